@@ -1,0 +1,368 @@
+//! Convolution as im2col + GEMM (ndarray's `general_mat_mul`), the batch split over rayon.
+//!
+//! For one image, `cols [C·kh·kw, Ho·Wo]` holds every receptive field as a column, so the
+//! forward is `Y = W · cols + b` with `W` viewed as `[Co, C·kh·kw]`. The input gradient is
+//! `col2im(Wᵀ · dY)` and the weight gradient `Σ_n dY_n · cols_nᵀ`.
+
+use crate::shape::conv_out;
+use crate::ConvGeom;
+use ndarray::linalg::general_mat_mul;
+use ndarray::parallel::prelude::*;
+use ndarray::{Array1, Array2, Array4, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut2, Axis};
+
+/// Images per weight-gradient partial sum. Fixed (never derived from the thread count) so
+/// that the reduction order, and so every bit of the result, is the same on any machine.
+const WEIGHT_GRAD_CHUNK: usize = 8;
+
+/// The sizes one conv call works with, checked once.
+#[derive(Clone, Copy, Debug)]
+struct ConvDims {
+    c: usize,
+    h: usize,
+    w: usize,
+    co: usize,
+    kh: usize,
+    kw: usize,
+    ho: usize,
+    wo: usize,
+    geom: ConvGeom,
+}
+
+impl ConvDims {
+    #[track_caller]
+    fn new(
+        op: &str,
+        x: (usize, usize, usize),
+        w: (usize, usize, usize, usize),
+        geom: ConvGeom,
+    ) -> Self {
+        let (c, h, wd) = x;
+        let (co, wc, kh, kw) = w;
+        assert!(
+            c == wc,
+            "{op}: input channels {c} (x [_, {c}, {h}, {wd}]) vs weight [{co}, {wc}, {kh}, {kw}]"
+        );
+        let (Some(ho), Some(wo)) = (conv_out(h, kh, geom), conv_out(wd, kw, geom)) else {
+            panic!(
+                "{op}: kernel {kh}x{kw} does not fit input {h}x{wd} with padding {}",
+                geom.pad
+            );
+        };
+        Self {
+            c,
+            h,
+            w: wd,
+            co,
+            kh,
+            kw,
+            ho,
+            wo,
+            geom,
+        }
+    }
+    fn rows(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+    fn positions(&self) -> usize {
+        self.ho * self.wo
+    }
+    /// The output columns `ox` whose input column `ox·stride + j − pad` lies inside the image.
+    fn valid_ox(&self, j: usize) -> (usize, usize) {
+        let (s, p) = (self.geom.stride, self.geom.pad);
+        let lo = if p > j { (p - j).div_ceil(s) } else { 0 };
+        let hi = if self.w + p > j {
+            ((self.w + p - j - 1) / s + 1).min(self.wo)
+        } else {
+            0
+        };
+        (lo.min(hi), hi)
+    }
+}
+
+/// Fills `cols [C·kh·kw, Ho·Wo]` from one image `x [C, H, W]` (row-major slices).
+fn im2col(x: &[f32], d: &ConvDims, cols: &mut [f32]) {
+    let (s, p) = (d.geom.stride, d.geom.pad);
+    let mut rows = cols.chunks_exact_mut(d.positions());
+    for plane in x.chunks_exact(d.h * d.w) {
+        for i in 0..d.kh {
+            for j in 0..d.kw {
+                let dst = rows.next().expect("im2col: cols too short");
+                let (lo, hi) = d.valid_ox(j);
+                for (oy, out) in dst.chunks_exact_mut(d.wo).enumerate() {
+                    let iy = (oy * s + i).wrapping_sub(p);
+                    if iy >= d.h {
+                        out.fill(0.0);
+                        continue;
+                    }
+                    let src = &plane[iy * d.w..(iy + 1) * d.w];
+                    out[..lo].fill(0.0);
+                    out[hi..].fill(0.0);
+                    let first = lo * s + j - p;
+                    if s == 1 {
+                        out[lo..hi].copy_from_slice(&src[first..first + hi - lo]);
+                    } else {
+                        for (o, ix) in out[lo..hi].iter_mut().zip((first..).step_by(s)) {
+                            *o = src[ix];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds every column of `cols [C·kh·kw, Ho·Wo]` back onto the image `dx [C, H, W]`.
+fn col2im(cols: &[f32], d: &ConvDims, dx: &mut [f32]) {
+    let (s, p) = (d.geom.stride, d.geom.pad);
+    let mut rows = cols.chunks_exact(d.positions());
+    for plane in dx.chunks_exact_mut(d.h * d.w) {
+        for i in 0..d.kh {
+            for j in 0..d.kw {
+                let src = rows.next().expect("col2im: cols too short");
+                let (lo, hi) = d.valid_ox(j);
+                for (oy, row) in src.chunks_exact(d.wo).enumerate() {
+                    let iy = (oy * s + i).wrapping_sub(p);
+                    if iy >= d.h {
+                        continue;
+                    }
+                    let dst = &mut plane[iy * d.w..(iy + 1) * d.w];
+                    let first = lo * s + j - p;
+                    for (g, ix) in row[lo..hi].iter().zip((first..).step_by(s)) {
+                        dst[ix] += g;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn dims_of(
+    op: &str,
+    x: &ArrayView4<f32>,
+    w: &ArrayView4<f32>,
+    geom: ConvGeom,
+) -> (usize, ConvDims) {
+    let (n, c, h, wd) = x.dim();
+    (n, ConvDims::new(op, (c, h, wd), w.dim(), geom))
+}
+
+/// The weight as a `[Co, C·kh·kw]` matrix.
+fn weight_matrix<'a>(w: &'a ArrayView4<'a, f32>, d: &ConvDims) -> ArrayView2<'a, f32> {
+    w.view()
+        .into_shape_with_order((d.co, d.rows()))
+        .expect("conv2d: weight must be contiguous")
+}
+
+/// Forward convolution: `y [N, Co, Ho, Wo] = conv(x [N, C, H, W], w [Co, C, kh, kw]) + b [Co]`.
+pub fn conv2d_forward(
+    x: ArrayView4<f32>,
+    w: ArrayView4<f32>,
+    b: ArrayView1<f32>,
+    geom: ConvGeom,
+) -> Array4<f32> {
+    let (n, d) = dims_of("conv2d", &x, &w, geom);
+    assert!(
+        b.len() == d.co,
+        "conv2d: bias [{}] vs weight {:?}",
+        b.len(),
+        w.shape()
+    );
+    let (x, w) = (x.as_standard_layout(), w.as_standard_layout());
+    let w2 = weight_matrix(&w.view(), &d).to_owned();
+    let mut y = Array4::<f32>::zeros((n, d.co, d.ho, d.wo));
+    y.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(x.axis_iter(Axis(0)))
+        .for_each_init(
+            || vec![0.0f32; d.rows() * d.positions()],
+            |cols, (mut yn, xn)| {
+                im2col(xn.as_slice().expect("conv2d: contiguous image"), &d, cols);
+                let cols =
+                    ArrayView2::from_shape((d.rows(), d.positions()), cols).expect("cols shape");
+                let mut y2: ArrayViewMut2<f32> = yn
+                    .view_mut()
+                    .into_shape_with_order((d.co, d.positions()))
+                    .expect("contiguous output");
+                for (mut row, &bias) in y2.rows_mut().into_iter().zip(b.iter()) {
+                    row.fill(bias);
+                }
+                general_mat_mul(1.0, &w2, &cols, 1.0, &mut y2);
+            },
+        );
+    y
+}
+
+/// Gradient with respect to the input: `dx = col2im(Wᵀ · dY)` image by image.
+pub fn conv2d_backward_input(
+    dy: ArrayView4<f32>,
+    w: ArrayView4<f32>,
+    x_dims: [usize; 4],
+    geom: ConvGeom,
+) -> Array4<f32> {
+    let [n, c, h, wd] = x_dims;
+    let d = ConvDims::new("conv2d_backward_input", (c, h, wd), w.dim(), geom);
+    assert!(
+        dy.dim() == (n, d.co, d.ho, d.wo),
+        "conv2d_backward_input: dy {:?} vs output [{n}, {}, {}, {}]",
+        dy.shape(),
+        d.co,
+        d.ho,
+        d.wo
+    );
+    let (dy, w) = (dy.as_standard_layout(), w.as_standard_layout());
+    let w2t = weight_matrix(&w.view(), &d).t().to_owned();
+    let mut dx = Array4::<f32>::zeros((n, c, h, wd));
+    dx.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(dy.axis_iter(Axis(0)))
+        .for_each_init(
+            || Array2::<f32>::zeros((d.rows(), d.positions())),
+            |dcols, (mut dxn, dyn_)| {
+                let dy2 = dyn_
+                    .into_shape_with_order((d.co, d.positions()))
+                    .expect("contiguous dy");
+                general_mat_mul(1.0, &w2t, &dy2, 0.0, dcols);
+                col2im(
+                    dcols.as_slice().expect("dcols"),
+                    &d,
+                    dxn.as_slice_mut().expect("contiguous dx"),
+                );
+            },
+        );
+    dx
+}
+
+/// Gradients with respect to the weight and bias: `dW = Σ_n dY_n · cols_nᵀ`, `db = Σ dY`.
+/// Summed in fixed chunks of images, then the chunks in order: bit-identical on any
+/// number of threads.
+pub fn conv2d_backward_weight(
+    dy: ArrayView4<f32>,
+    x: ArrayView4<f32>,
+    kernel: (usize, usize),
+    geom: ConvGeom,
+) -> (Array4<f32>, Array1<f32>) {
+    let (n, c, h, wd) = x.dim();
+    let co = dy.dim().1;
+    let d = ConvDims::new(
+        "conv2d_backward_weight",
+        (c, h, wd),
+        (co, c, kernel.0, kernel.1),
+        geom,
+    );
+    assert!(
+        dy.dim() == (n, co, d.ho, d.wo),
+        "conv2d_backward_weight: dy {:?} vs output [{n}, {co}, {}, {}]",
+        dy.shape(),
+        d.ho,
+        d.wo
+    );
+    let (dy, x) = (dy.as_standard_layout(), x.as_standard_layout());
+    let partials: Vec<(Array2<f32>, Array1<f32>)> = dy
+        .axis_chunks_iter(Axis(0), WEIGHT_GRAD_CHUNK)
+        .into_par_iter()
+        .zip(x.axis_chunks_iter(Axis(0), WEIGHT_GRAD_CHUNK))
+        .map(|(dys, xs)| {
+            let mut dw = Array2::<f32>::zeros((co, d.rows()));
+            let mut db = Array1::<f32>::zeros(co);
+            let mut cols = vec![0.0f32; d.rows() * d.positions()];
+            for (dyn_, xn) in dys.axis_iter(Axis(0)).zip(xs.axis_iter(Axis(0))) {
+                im2col(xn.as_slice().expect("contiguous image"), &d, &mut cols);
+                let cols = ArrayView2::from_shape((d.rows(), d.positions()), &cols).expect("cols");
+                let dy2 = dyn_
+                    .into_shape_with_order((co, d.positions()))
+                    .expect("contiguous dy");
+                general_mat_mul(1.0, &dy2, &cols.t(), 1.0, &mut dw);
+                db += &dy2.sum_axis(Axis(1));
+            }
+            (dw, db)
+        })
+        .collect();
+    let mut dw = Array2::<f32>::zeros((co, d.rows()));
+    let mut db = Array1::<f32>::zeros(co);
+    for (pw, pb) in &partials {
+        dw += pw;
+        db += pb;
+    }
+    let dw = dw
+        .into_shape_with_order((co, c, kernel.0, kernel.1))
+        .expect("dw shape");
+    (dw, db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::reference;
+    use ndarray::Array;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random(shape: &[usize], rng: &mut ChaCha8Rng) -> ndarray::ArrayD<f32> {
+        Array::from_shape_fn(shape.to_vec(), |_| rng.random_range(-1.0..1.0))
+    }
+
+    fn max_abs_diff(a: &ndarray::ArrayD<f32>, b: &ndarray::ArrayD<f32>) -> f32 {
+        assert_eq!(a.shape(), b.shape());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    /// Awkward sizes: batch 1 and 3, c_in 1, odd H and W, non-square kernels, stride 2, pad 0..2.
+    const CASES: &[([usize; 4], [usize; 4], usize, usize)] = &[
+        ([2, 3, 7, 5], [4, 3, 3, 3], 1, 1),
+        ([1, 1, 9, 9], [2, 1, 3, 3], 2, 0),
+        ([3, 2, 6, 7], [3, 2, 2, 3], 1, 2),
+        ([2, 4, 8, 8], [5, 4, 1, 1], 2, 1),
+        ([1, 3, 5, 4], [2, 3, 5, 4], 1, 0),
+        ([9, 2, 5, 5], [3, 2, 3, 3], 3, 2),
+    ];
+
+    #[test]
+    fn forward_and_both_backwards_match_naive_loops() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for &(xs, ws, stride, pad) in CASES {
+            let geom = ConvGeom { stride, pad };
+            let x = random(&xs, &mut rng).into_dimensionality().unwrap();
+            let w = random(&ws, &mut rng).into_dimensionality().unwrap();
+            let b = random(&[ws[0]], &mut rng).into_dimensionality().unwrap();
+            let y = conv2d_forward(x.view(), w.view(), b.view(), geom);
+            let y_ref = reference::conv2d(&x, &w, &b, geom);
+            assert!(
+                max_abs_diff(&y.clone().into_dyn(), &y_ref.into_dyn()) < 1e-4,
+                "{xs:?} {ws:?}"
+            );
+
+            let dy: Array4<f32> = random(y.shape(), &mut rng).into_dimensionality().unwrap();
+            let dx = conv2d_backward_input(dy.view(), w.view(), xs, geom);
+            let (dw, db) = conv2d_backward_weight(dy.view(), x.view(), (ws[2], ws[3]), geom);
+            let (dx_ref, dw_ref, db_ref) = reference::conv2d_backward(&x, &w, &dy, geom);
+            assert!(
+                max_abs_diff(&dx.into_dyn(), &dx_ref.into_dyn()) < 1e-4,
+                "dx {xs:?} {ws:?}"
+            );
+            assert!(
+                max_abs_diff(&dw.into_dyn(), &dw_ref.into_dyn()) < 1e-3,
+                "dw {xs:?} {ws:?}"
+            );
+            assert!(
+                max_abs_diff(&db.into_dyn(), &db_ref.into_dyn()) < 1e-3,
+                "db {xs:?} {ws:?}"
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "conv2d: input channels 3")]
+    fn channel_mismatch_panics_naming_both_shapes() {
+        let x = Array4::<f32>::zeros((1, 3, 4, 4));
+        let w = Array4::<f32>::zeros((2, 2, 3, 3));
+        conv2d_forward(
+            x.view(),
+            w.view(),
+            Array1::zeros(2).view(),
+            ConvGeom { stride: 1, pad: 1 },
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Forward and backward kernels: pure functions from ndarray views to arrays, with no
+//! autograd types in them. The tape calls them; tests compare them with `reference`.
+
+pub mod conv;
+pub mod elementwise;
+pub mod loss;
+pub mod pool;
+#[cfg(test)]
+mod reference;
