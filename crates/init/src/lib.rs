@@ -1,1 +1,123 @@
-//! stub
+//! Weight initializers behind one trait, and the registry that maps a CLI name to one.
+//!
+//! An initializer states its weight variance analytically ([`Initializer::variance`],
+//! which the variance analysis uses for the paper's predictions) and draws weights
+//! ([`Initializer::sample`]). Fans are computed in one place ([`Fans`]); biases start at
+//! zero and are not an initializer's concern. Names with options, as the CLI takes them:
+//! `msra`, `msra:mode=fan_out`, `msra:a=0.25`, `msra:a=auto`, `xavier:dist=normal`,
+//! `gaussian:std=0.01`.
+//!
+//! ```
+//! let init = init::by_name("msra:mode=fan_out").unwrap();
+//! let fans = init::Fans::conv(16, 32, 3);
+//! assert!((init.variance(fans) - 2.0 / (9.0 * 32.0)).abs() < 1e-12); // eq. 14
+//! ```
+
+mod error;
+mod fans;
+mod options;
+mod sample;
+mod scaled;
+
+mod gaussian;
+mod glorot;
+mod lecun;
+mod msra;
+mod orthogonal;
+mod xavier;
+
+pub use error::{InitError, Result};
+pub use fans::{Fans, Mode};
+pub use options::Options;
+pub use sample::{draw, Dist};
+
+use ndarray::ArrayD;
+use rand::RngCore;
+
+/// A weight initializer: a variance rule and a way to draw weights with it.
+pub trait Initializer: Send + Sync + std::fmt::Debug {
+    /// The name with its options, in the form [`by_name`] parses (`msra:mode=fan_out`).
+    fn spec(&self) -> String;
+
+    /// The analytic `Var[w]` for a layer with these fans.
+    fn variance(&self, fans: Fans) -> f64;
+
+    /// The distribution weights are drawn from.
+    fn dist(&self) -> Dist {
+        Dist::Normal
+    }
+
+    /// Draws a weight of `shape` (`[c_out, c_in, k, k]` or `[n_out, n_in]`). The default
+    /// draws from [`Initializer::dist`] with zero mean and [`Initializer::variance`].
+    fn sample(&self, shape: &[usize], fans: Fans, rng: &mut dyn RngCore) -> ArrayD<f32> {
+        draw(shape, self.variance(fans).sqrt(), self.dist(), rng)
+    }
+}
+
+/// A registry row: a name, a one-line description, and a constructor from options.
+pub struct Entry {
+    /// The name typed on the command line.
+    pub name: &'static str,
+    /// One line for `--help`: the formula and its options.
+    pub help: &'static str,
+    /// Builds the initializer, taking the options it understands.
+    pub build: fn(&mut Options) -> Result<Box<dyn Initializer>>,
+}
+
+/// Every initializer, by name. Adding one is a new file and one line here.
+pub const REGISTRY: &[Entry] = &[
+    Entry {
+        name: "xavier",
+        help: xavier::HELP,
+        build: xavier::build,
+    },
+    Entry {
+        name: "glorot",
+        help: glorot::HELP,
+        build: glorot::build,
+    },
+    Entry {
+        name: "msra",
+        help: msra::HELP,
+        build: msra::build,
+    },
+    Entry {
+        name: "lecun",
+        help: lecun::HELP,
+        build: lecun::build,
+    },
+    Entry {
+        name: "gaussian",
+        help: gaussian::HELP,
+        build: gaussian::build,
+    },
+    Entry {
+        name: "orthogonal",
+        help: orthogonal::HELP,
+        build: orthogonal::build,
+    },
+];
+
+/// The registered names, in registry order.
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|e| e.name).collect()
+}
+
+/// Parses `name[:key=value]...` and builds the initializer. Unknown names and options are
+/// errors that list what exists.
+pub fn by_name(spec: &str) -> Result<Box<dyn Initializer>> {
+    let mut opts = Options::parse(spec)?;
+    let entry = REGISTRY
+        .iter()
+        .find(|e| e.name == opts.name())
+        .ok_or_else(|| InitError::UnknownName {
+            name: opts.name().to_string(),
+            known: names().join(", "),
+        })?;
+    let init = (entry.build)(&mut opts)?;
+    opts.finish()?;
+    Ok(init)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,73 @@
+//! `msra`: He et al. (2015), the rectifier-aware initialization (eq. 10, 14, 15).
+
+use crate::scaled::spec_with;
+use crate::{Dist, Fans, InitError, Initializer, Mode, Options, Result};
+
+/// Help line for the registry.
+pub const HELP: &str = "He et al.: Var = 2/((1+a^2) n), normal, n = fan_in (eq. 10) or fan_out (eq. 14), a = 0, a number or auto (eq. 15) [mode, dist, a]";
+
+/// The negative slope `a` in eq. 15.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Slope {
+    /// A number typed by hand (0 is ReLU).
+    Fixed(f64),
+    /// The initial slope of the rectifier the layer feeds ([`Fans::slope`]).
+    FromLayer,
+}
+
+/// `Var[w] = 2 / ((1 + a²)·n)`: eq. 10 (`n = fan_in`), eq. 14 (`n = fan_out`), and the PReLU
+/// form eq. 15.
+#[derive(Clone, Debug)]
+pub struct Msra {
+    mode: Mode,
+    dist: Dist,
+    slope: Slope,
+}
+
+/// Builds `msra` from `mode`, `dist` and `a`.
+pub fn build(opts: &mut Options) -> Result<Box<dyn Initializer>> {
+    let mode = opts.mode(Mode::FanIn)?;
+    let dist = opts.dist(Dist::Normal)?;
+    let slope = match opts.take("a") {
+        None => Slope::Fixed(0.0),
+        Some(v) if v == "auto" => Slope::FromLayer,
+        Some(v) => match v.parse::<f64>() {
+            Ok(a) if a.is_finite() => Slope::Fixed(a),
+            _ => {
+                return Err(InitError::BadValue {
+                    init: "msra".into(),
+                    key: "a".into(),
+                    value: v,
+                    reason: "expected a number or `auto`".into(),
+                })
+            }
+        },
+    };
+    Ok(Box::new(Msra { mode, dist, slope }))
+}
+
+impl Initializer for Msra {
+    fn spec(&self) -> String {
+        let a = match self.slope {
+            Slope::Fixed(a) if a == 0.0 => vec![],
+            Slope::Fixed(a) => vec![format!("a={a}")],
+            Slope::FromLayer => vec!["a=auto".to_string()],
+        };
+        spec_with(
+            "msra",
+            (self.mode, Mode::FanIn),
+            (self.dist, Dist::Normal),
+            &a,
+        )
+    }
+    fn variance(&self, fans: Fans) -> f64 {
+        let a = match self.slope {
+            Slope::Fixed(a) => a,
+            Slope::FromLayer => fans.slope,
+        };
+        2.0 / ((1.0 + a * a) * fans.by_mode(self.mode))
+    }
+    fn dist(&self) -> Dist {
+        self.dist
+    }
+}
