@@ -8,7 +8,7 @@ use ndarray::{Array, Axis, Ix1, Ix2, Ix4};
 /// Gradients of one backward pass, indexed by node. Kept for leaves (parameters and
 /// variables) and for nodes passed to [`Tape::backward_retaining`]; intermediate gradients
 /// are dropped as soon as they have been propagated.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Grads {
     grads: Vec<Option<Tensor>>,
 }

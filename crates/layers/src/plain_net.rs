@@ -1,0 +1,163 @@
+//! The plain rectifier nets of the depth experiment (no batch norm, no residuals).
+
+use crate::error::invalid;
+use crate::{Conv2d, Flatten, Layer, Linear, MaxPool2d, Prelu, Relu, Result, Sequential};
+use init::Initializer;
+use rand::RngCore;
+use tensor::ConvGeom;
+
+/// The rectifier after every conv and hidden fc layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// `max(x, 0)`.
+    Relu,
+    /// PReLU with one slope per channel (the paper's default).
+    Prelu,
+    /// PReLU with one slope per layer.
+    PreluShared,
+}
+
+impl Activation {
+    /// The CLI name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Prelu => "prelu",
+            Activation::PreluShared => "prelu-shared",
+        }
+    }
+}
+
+/// The network spec: `depth` weight layers = `depth − 3` convs over three stages (the
+/// remainder to the earlier stages) + 3 fully connected layers.
+#[derive(Clone, Debug)]
+pub struct PlainNetConfig {
+    /// Number of weight layers, at least 4.
+    pub depth: usize,
+    /// Channels of the three stages.
+    pub widths: [usize; 3],
+    /// Width of the two hidden fc layers.
+    pub fc_width: usize,
+    /// Rectifier.
+    pub activation: Activation,
+    /// Per-example input `[C, H, W]`.
+    pub input: [usize; 3],
+    /// Number of classes.
+    pub classes: usize,
+}
+
+impl Default for PlainNetConfig {
+    /// The spec's 30-layer net on 1×28×28 Fashion-MNIST.
+    fn default() -> Self {
+        Self {
+            depth: 30,
+            widths: [16, 32, 64],
+            fc_width: 256,
+            activation: Activation::Relu,
+            input: [1, 28, 28],
+            classes: 10,
+        }
+    }
+}
+
+/// Conv layers per stage: `depth − 3` split over three stages, the remainder to the
+/// earlier ones (22 → 7, 6, 6; 30 → 9, 9, 9).
+pub fn stage_depths(depth: usize) -> Result<[usize; 3]> {
+    if depth < 4 {
+        return Err(invalid(
+            "depth",
+            format!("must be at least 4 (3 fc + at least 1 conv), got {depth}"),
+        ));
+    }
+    let convs = depth - 3;
+    let (base, rem) = (convs / 3, convs % 3);
+    Ok([0, 1, 2].map(|s| base + usize::from(s < rem)))
+}
+
+fn rectifier(name: &str, channels: usize, act: Activation) -> Result<Box<dyn Layer>> {
+    Ok(match act {
+        Activation::Relu => Box::new(Relu::new(name)),
+        Activation::Prelu => Box::new(Prelu::new(name, channels, false)?),
+        Activation::PreluShared => Box::new(Prelu::new(name, channels, true)?),
+    })
+}
+
+/// Builds the plain net: 3×3 convs (stride 1, pad 1) each followed by the rectifier, a
+/// 2×2/2 max-pool after each stage, then `flatten → fc → act → fc → act → fc`. Every conv
+/// and fc weight is drawn by `init`, in layer order, from `rng`.
+pub fn plain_net(
+    cfg: &PlainNetConfig,
+    init: &dyn Initializer,
+    rng: &mut dyn RngCore,
+) -> Result<Sequential> {
+    let stages = stage_depths(cfg.depth)?;
+    for (field, v) in [
+        ("width", cfg.widths.iter().min().copied().unwrap_or(0)),
+        ("fc-width", cfg.fc_width),
+        ("classes", cfg.classes),
+    ] {
+        if v == 0 {
+            return Err(invalid(field, "must be positive"));
+        }
+    }
+    let slope = match cfg.activation {
+        Activation::Relu => 0.0,
+        _ => crate::prelu::INITIAL_SLOPE as f64,
+    };
+    let geom = ConvGeom::new(1, 1)?;
+    let mut layers: Vec<Box<dyn Layer>> = vec![];
+    let mut c = cfg.input[0];
+    for (s, (&n, &width)) in stages.iter().zip(&cfg.widths).enumerate() {
+        for i in 1..=n {
+            let name = format!("stage{}.conv{i}", s + 1);
+            layers.push(Box::new(Conv2d::new(
+                &name, c, width, 3, geom, slope, init, rng,
+            )?));
+            layers.push(rectifier(
+                &format!("stage{}.act{i}", s + 1),
+                width,
+                cfg.activation,
+            )?);
+            c = width;
+        }
+        layers.push(Box::new(MaxPool2d::new(
+            &format!("stage{}.pool", s + 1),
+            2,
+            2,
+        )?));
+    }
+    layers.push(Box::new(Flatten::new("flatten")));
+    let probe = Sequential::new(std::mem::take(&mut layers), &cfg.input)?;
+    let flat = probe
+        .summary()?
+        .last()
+        .map(|r| r.output_shape[0])
+        .unwrap_or(0);
+    let mut layers: Vec<Box<dyn Layer>> = probe.into_layers();
+    let mut n_in = flat;
+    for i in 1..=2 {
+        layers.push(Box::new(Linear::new(
+            &format!("fc{i}"),
+            n_in,
+            cfg.fc_width,
+            slope,
+            init,
+            rng,
+        )?));
+        layers.push(rectifier(
+            &format!("fc{i}.act"),
+            cfg.fc_width,
+            cfg.activation,
+        )?);
+        n_in = cfg.fc_width;
+    }
+    layers.push(Box::new(Linear::new(
+        "fc3",
+        n_in,
+        cfg.classes,
+        0.0,
+        init,
+        rng,
+    )?));
+    Sequential::new(layers, &cfg.input)
+}

@@ -1,0 +1,87 @@
+//! SGD with momentum and weight decay on weights only.
+
+use crate::{ParamKind, Sequential};
+use std::collections::HashMap;
+use tensor::{Grads, Tape, Tensor};
+
+/// Hyper-parameters of [`Sgd`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdConfig {
+    /// Learning rate ε.
+    pub lr: f32,
+    /// Momentum μ.
+    pub momentum: f32,
+    /// L2 weight decay, applied to [`ParamKind::Weight`] only.
+    pub weight_decay: f32,
+}
+
+/// SGD with momentum (He et al. eq. 4, in PyTorch's form):
+/// `v ← μ·v + (g + λ·w)`, `w ← w − ε·v`, with `λ = 0` for biases and PReLU slopes.
+#[derive(Debug)]
+pub struct Sgd {
+    /// Hyper-parameters; `lr` may be changed between steps by a schedule.
+    pub cfg: SgdConfig,
+    velocity: Vec<Tensor>,
+}
+
+impl Sgd {
+    /// An optimizer with zero velocity.
+    pub fn new(cfg: SgdConfig) -> Self {
+        Self {
+            cfg,
+            velocity: vec![],
+        }
+    }
+
+    /// The momentum buffers, in parameter order (empty before the first step).
+    pub fn velocity(&self) -> &[Tensor] {
+        &self.velocity
+    }
+
+    /// Updates every parameter of `net` from the gradients of the tape's parameter nodes.
+    /// A parameter the loss does not reach gets a zero gradient (weight decay still acts).
+    pub fn step(&mut self, net: &mut Sequential, tape: &Tape, grads: &Grads) {
+        let nodes: HashMap<&str, _> = tape
+            .params()
+            .iter()
+            .map(|(n, id)| (n.as_str(), *id))
+            .collect();
+        let mut params = net.params_mut();
+        if self.velocity.is_empty() {
+            self.velocity = params
+                .iter()
+                .map(|p| Tensor::zeros(p.value.raw_dim()))
+                .collect();
+        }
+        assert_eq!(
+            self.velocity.len(),
+            params.len(),
+            "sgd: {} buffers vs {} parameters",
+            self.velocity.len(),
+            params.len()
+        );
+        let SgdConfig {
+            lr,
+            momentum,
+            weight_decay,
+        } = self.cfg;
+        for (p, v) in params.iter_mut().zip(&mut self.velocity) {
+            let decay = if p.kind == ParamKind::Weight {
+                weight_decay
+            } else {
+                0.0
+            };
+            let g = nodes.get(p.name.as_str()).and_then(|&id| grads.get(id));
+            match g {
+                Some(g) => ndarray::Zip::from(&mut *v)
+                    .and(&p.value)
+                    .and(g)
+                    .for_each(|v, &w, &g| *v = momentum * *v + g + decay * w),
+                None => ndarray::Zip::from(&mut *v)
+                    .and(&p.value)
+                    .for_each(|v, &w| *v = momentum * *v + decay * w),
+            }
+            p.value.scaled_add(-lr, v);
+        }
+    }
+}
