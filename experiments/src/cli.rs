@@ -1,0 +1,140 @@
+//! Command-line arguments (clap), shared by the subcommands.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use layers::Activation;
+use std::path::PathBuf;
+
+/// Reproduce the depth experiment of He et al. 2015 ("Delving Deep into Rectifiers") on
+/// Fashion-MNIST. Without a subcommand, trains (the same as `experiments train`).
+#[derive(Parser, Debug)]
+#[command(name = "experiments", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do (default: train).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Training flags, when no subcommand is given.
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train the plain nets over a grid of depths, initializers, learning rates and seeds.
+    Train(TrainArgs),
+    /// Per-layer std of activations and gradients at initialization, against eq. 7-14.
+    Analyze(AnalyzeArgs),
+    /// Redraw every figure under an output folder from its CSVs, without training.
+    Plot(PlotArgs),
+}
+
+/// The rectifier, as typed on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActivationArg {
+    /// max(x, 0).
+    Relu,
+    /// PReLU, one learned slope per channel, starting at 0.25.
+    Prelu,
+    /// PReLU, one learned slope per layer.
+    PreluShared,
+}
+
+impl From<ActivationArg> for Activation {
+    fn from(a: ActivationArg) -> Self {
+        match a {
+            ActivationArg::Relu => Activation::Relu,
+            ActivationArg::Prelu => Activation::Prelu,
+            ActivationArg::PreluShared => Activation::PreluShared,
+        }
+    }
+}
+
+/// The network and where data and results live (shared by `train` and `analyze`).
+#[derive(Args, Debug, Clone)]
+pub struct NetArgs {
+    /// Weight layers (D-3 convs over three stages + 3 fc); a comma list runs each.
+    #[arg(long, value_delimiter = ',', default_value = "30")]
+    pub depth: Vec<usize>,
+    /// Initializer(s), comma-separated, each `name[:key=value]...`: xavier, glorot, msra,
+    /// lecun, gaussian, orthogonal (e.g. msra:mode=fan_out, msra:a=auto, gaussian:std=0.01).
+    #[arg(long, value_delimiter = ',', default_value = "msra")]
+    pub init: Vec<String>,
+    /// Rectifier after every conv and hidden fc layer.
+    #[arg(long, value_enum, default_value = "relu")]
+    pub activation: ActivationArg,
+    /// Channels of the three conv stages.
+    #[arg(long, value_delimiter = ',', num_args = 1, default_value = "16,32,64")]
+    pub width: Vec<usize>,
+    /// Width of the two hidden fully connected layers.
+    #[arg(long, default_value_t = 256)]
+    pub fc_width: usize,
+    /// Folder with the IDX files (train-images-idx3-ubyte[.gz], ...).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// Flags of `train`.
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Network, data and output.
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Learning rate(s), comma-separated (the spec's 0.001; 0.01 is unstable here).
+    #[arg(long, value_delimiter = ',', default_value = "0.001")]
+    pub lr: Vec<f32>,
+    /// Seed(s), comma-separated: weights, shuffling and everything random.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub seed: Vec<u64>,
+    /// Training epochs (fractions allowed).
+    #[arg(long, default_value_t = 2.0)]
+    pub epochs: f64,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f32,
+    /// L2 weight decay on weights (never on biases or PReLU slopes).
+    #[arg(long, default_value_t = 5e-4)]
+    pub weight_decay: f32,
+    /// Evaluate every this many epochs.
+    #[arg(long, default_value_t = 0.1)]
+    pub eval_every: f64,
+    /// Test images per evaluation (a fixed random subset; the paper used 3,000).
+    #[arg(long, default_value_t = 3000)]
+    pub eval_size: usize,
+    /// Use only this many training images (0: all), for quick trials.
+    #[arg(long, default_value_t = 0)]
+    pub train_size: usize,
+    /// Replace runs of the same name already in the output folder.
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// Flags of `analyze`.
+#[derive(Args, Debug, Clone)]
+pub struct AnalyzeArgs {
+    /// Network, data and output.
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Training images in the batch pushed through the net.
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Seed of the weights and of the batch.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Flags of `plot`.
+#[derive(Args, Debug, Clone)]
+pub struct PlotArgs {
+    /// The output folder of earlier runs.
+    #[arg(default_value = "results")]
+    pub out: PathBuf,
+}

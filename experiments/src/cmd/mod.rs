@@ -1,0 +1,5 @@
+//! One file per subcommand, each with `run(args) -> anyhow::Result<()>`.
+
+pub mod analyze;
+pub mod plot;
+pub mod train;

@@ -1,0 +1,206 @@
+//! IDX files (MNIST, Fashion-MNIST; gzip or raw) and the normalised dataset.
+
+use flate2::read::GzDecoder;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use tensor::Tensor;
+
+/// Why a data file could not be used; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file's contents are not a valid IDX file of the expected kind.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn invalid(path: &Path, reason: impl Into<String>) -> DataError {
+    DataError::Invalid { path: path.to_path_buf(), reason: reason.into() }
+}
+
+/// An unsigned-byte IDX array: its dimensions and row-major data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idx {
+    /// Dimensions from the header.
+    pub dims: Vec<usize>,
+    /// `dims.product()` bytes.
+    pub data: Vec<u8>,
+}
+
+/// Parses IDX bytes (already decompressed) with `ndims` dimensions of unsigned bytes:
+/// magic `00 00 08 ndims`, big-endian u32 dimensions, then exactly the data they promise.
+pub fn parse_idx(bytes: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataError> {
+    if bytes.len() < 4 {
+        return Err(invalid(path, format!("truncated: {} bytes, shorter than an IDX header", bytes.len())));
+    }
+    let expected = [0, 0, 0x08, ndims as u8];
+    if bytes[..4] != expected {
+        return Err(invalid(
+            path,
+            format!("bad magic number 0x{:02x}{:02x}{:02x}{:02x} (expected 0x{:08x}, unsigned bytes with {ndims} dims)", bytes[0], bytes[1], bytes[2], bytes[3], 0x800 + ndims),
+        ));
+    }
+    let header = 4 + 4 * ndims;
+    if bytes.len() < header {
+        return Err(invalid(path, format!("truncated header: {} bytes, need {header}", bytes.len())));
+    }
+    let dims: Vec<usize> = bytes[4..header].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
+    let want = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| invalid(path, format!("dimensions {dims:?} overflow")))?;
+    let have = bytes.len() - header;
+    if have != want {
+        let what = if have < want { "truncated" } else { "trailing bytes" };
+        return Err(invalid(path, format!("{what}: header {dims:?} promises {want} data bytes, file holds {have}")));
+    }
+    Ok(Idx { dims, data: bytes[header..].to_vec() })
+}
+
+/// Reads an IDX file, gunzipping it if it starts with the gzip magic.
+pub fn read_idx(path: &Path, ndims: usize) -> Result<Idx, DataError> {
+    let raw = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| invalid(path, format!("corrupt gzip data: {e}")))?;
+        out
+    } else {
+        raw
+    };
+    parse_idx(&bytes, ndims, path)
+}
+
+/// The file of a split (`train` or `t10k`), gzipped or not.
+pub fn split_file(dir: &Path, split: &str, kind: &str) -> PathBuf {
+    let gz = dir.join(format!("{split}-{kind}.gz"));
+    if gz.exists() {
+        gz
+    } else {
+        dir.join(format!("{split}-{kind}"))
+    }
+}
+
+/// One split: greyscale images as bytes and their labels.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// `n·h·w` pixels, row-major.
+    pub pixels: Vec<u8>,
+    /// `n` labels.
+    pub labels: Vec<usize>,
+    /// Image height.
+    pub h: usize,
+    /// Image width.
+    pub w: usize,
+}
+
+impl Split {
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the split is empty.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// Loads `{split}-images-idx3-ubyte[.gz]` and `{split}-labels-idx1-ubyte[.gz]`, checking
+/// that the counts agree and every label is below `classes`.
+pub fn load_split(dir: &Path, split: &str, classes: usize) -> Result<Split, DataError> {
+    let (ip, lp) = (split_file(dir, split, "images-idx3-ubyte"), split_file(dir, split, "labels-idx1-ubyte"));
+    let images = read_idx(&ip, 3)?;
+    let labels = read_idx(&lp, 1)?;
+    if images.dims[0] != labels.dims[0] {
+        return Err(invalid(&lp, format!("{} labels but {} images in {}", labels.dims[0], images.dims[0], ip.display())));
+    }
+    if images.dims[0] == 0 {
+        return Err(invalid(&ip, "holds no images"));
+    }
+    if let Some((i, &l)) = labels.data.iter().enumerate().find(|(_, &l)| l as usize >= classes) {
+        return Err(invalid(&lp, format!("label {l} at index {i} is out of range (expected 0..{classes})")));
+    }
+    Ok(Split { pixels: images.data, labels: labels.data.iter().map(|&l| l as usize).collect(), h: images.dims[1], w: images.dims[2] })
+}
+
+/// Train and test splits with the training set's pixel mean and std (after scaling to [0, 1]).
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Training split.
+    pub train: Split,
+    /// Test split.
+    pub test: Split,
+    /// Mean of the training pixels in [0, 1].
+    pub mean: f32,
+    /// Standard deviation of the training pixels in [0, 1].
+    pub std: f32,
+}
+
+/// Number of classes of (Fashion-)MNIST.
+pub const CLASSES: usize = 10;
+
+impl Dataset {
+    /// Loads both splits from `dir` and computes the normalisation.
+    pub fn load(dir: &Path) -> Result<Self, DataError> {
+        let train = load_split(dir, "train", CLASSES)?;
+        let test = load_split(dir, "t10k", CLASSES)?;
+        if (test.h, test.w) != (train.h, train.w) {
+            return Err(invalid(dir, format!("test images are {}x{}, train images {}x{}", test.h, test.w, train.h, train.w)));
+        }
+        let n = train.pixels.len() as f64;
+        let mean = train.pixels.iter().map(|&p| p as f64 / 255.0).sum::<f64>() / n;
+        let var = train.pixels.iter().map(|&p| (p as f64 / 255.0 - mean).powi(2)).sum::<f64>() / n;
+        Ok(Self { train, test, mean: mean as f32, std: var.sqrt().max(1e-6) as f32 })
+    }
+
+    /// The examples at `indices` of `split`, normalised: `([B, 1, H, W], labels)`.
+    pub fn batch(&self, split: &Split, indices: &[usize]) -> (Tensor, Vec<usize>) {
+        let px = split.h * split.w;
+        let (scale, shift) = (1.0 / (255.0 * self.std), self.mean / self.std);
+        let mut data = Vec::with_capacity(indices.len() * px);
+        for &i in indices {
+            data.extend(split.pixels[i * px..(i + 1) * px].iter().map(|&p| p as f32 * scale - shift));
+        }
+        let x = Tensor::from_shape_vec(vec![indices.len(), 1, split.h, split.w], data).expect("batch shape");
+        (x, indices.iter().map(|&i| split.labels[i]).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idx_bytes(ndims: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
+        let mut b = vec![0, 0, 8, ndims];
+        for d in dims {
+            b.extend(d.to_be_bytes());
+        }
+        b.extend(data);
+        b
+    }
+
+    #[test]
+    fn parses_a_valid_file_and_refuses_each_kind_of_damage() {
+        let p = Path::new("x.idx");
+        let ok = idx_bytes(3, &[2, 2, 2], &[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(parse_idx(&ok, 3, p).unwrap().dims, vec![2, 2, 2]);
+        let err = |b: &[u8], nd| parse_idx(b, nd, p).unwrap_err().to_string();
+        assert!(err(&ok[..ok.len() - 1], 3).contains("truncated"));
+        assert!(err(&[ok.clone(), vec![0]].concat(), 3).contains("trailing bytes"));
+        assert!(err(&ok, 1).contains("bad magic"));
+        assert!(err(&ok[..6], 3).contains("truncated header"));
+        assert!(err(&[], 3).contains("x.idx"));
+        let mut float = ok.clone();
+        float[2] = 0x0d;
+        assert!(err(&float, 3).contains("bad magic"));
+    }
+}

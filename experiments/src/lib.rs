@@ -1,0 +1,31 @@
+//! The depth experiment of He et al. (2015) on Fashion-MNIST: data loading, the training
+//! grid, the variance analysis at initialization, and the figures.
+
+pub mod cli;
+pub mod cmd;
+pub mod data;
+pub mod figure;
+pub mod records;
+pub mod spec;
+
+use anyhow::Result;
+use cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let threads = match &cli.command {
+        Some(Command::Train(a)) => a.net.threads,
+        Some(Command::Analyze(a)) => a.net.threads,
+        Some(Command::Plot(_)) => 0,
+        None => cli.train.net.threads,
+    };
+    if threads > 0 {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
+    }
+    match cli.command {
+        Some(Command::Train(a)) => cmd::train::run(a),
+        Some(Command::Analyze(a)) => cmd::analyze::run(a),
+        Some(Command::Plot(a)) => cmd::plot::run(a),
+        None => cmd::train::run(cli.train),
+    }
+}

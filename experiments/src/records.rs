@@ -1,0 +1,125 @@
+//! The files a run writes: `train.csv`, `eval.csv`, `config.json`, `summary.json`.
+//! The column names and JSON fields below are the documented, stable format.
+
+use crate::spec::RunSpec;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::path::Path;
+
+/// One row of `train.csv`, written every iteration.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainRow {
+    /// Iterations completed (1-based).
+    pub iteration: usize,
+    /// Epochs completed (fractional).
+    pub epoch: f64,
+    /// Mini-batch cross-entropy.
+    pub loss: f32,
+    /// Learning rate used.
+    pub lr: f32,
+    /// L2 norm of the loss gradient of the first conv layer's weight.
+    pub grad_norm_first: f64,
+    /// L2 norm of the loss gradient of the last layer's weight.
+    pub grad_norm_last: f64,
+}
+
+/// One row of `eval.csv`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EvalRow {
+    /// Iterations completed when evaluated.
+    pub iteration: usize,
+    /// Epochs completed.
+    pub epoch: f64,
+    /// Mean cross-entropy on the evaluation images.
+    pub test_loss: f64,
+    /// Top-1 error on the evaluation images.
+    pub test_error: f64,
+}
+
+/// One data file and its SHA-256.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FileSum {
+    /// Path as given.
+    pub path: String,
+    /// Hex SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// `config.json`: the resolved run and the data it saw.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Config {
+    /// The validated run specification (every flag).
+    pub run: RunSpec,
+    /// Data files and checksums.
+    pub data: Vec<FileSum>,
+    /// Training-set pixel mean and std used to normalise.
+    pub normalisation: (f32, f32),
+    /// delve's version.
+    pub version: String,
+}
+
+/// `summary.json`: how the run ended.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    /// Run name.
+    pub name: String,
+    /// Test error at the last evaluation.
+    pub final_test_error: f64,
+    /// Lowest test error seen.
+    pub best_test_error: f64,
+    /// Mean training loss of the last 50 iterations.
+    pub final_train_loss: f64,
+    /// Training loss stayed within 0.05 of ln 10 over the last epoch.
+    pub stalled: bool,
+    /// The loss became NaN or infinite and the run was stopped.
+    pub diverged: bool,
+    /// Iterations run.
+    pub iterations: usize,
+    /// Epochs run.
+    pub epochs: f64,
+    /// Wall time of the run in seconds (evaluation included).
+    pub wall_time_s: f64,
+    /// Training images per second (evaluation excluded).
+    pub train_images_per_sec: f64,
+    /// First conv layer's gradient norm at the first iteration.
+    pub grad_norm_first_init: f64,
+    /// Median of the first conv layer's gradient norm over the run.
+    pub grad_norm_first_median: f64,
+}
+
+/// Writes `value` as pretty JSON to `path`.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let f = File::create(path).with_context(|| format!("writing {}", path.display()))?;
+    serde_json::to_writer_pretty(&f, value).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Reads JSON from `path`.
+pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let f = File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_reader(f).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Reads every row of a CSV file.
+pub fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    r.deserialize().collect::<std::result::Result<Vec<T>, _>>().with_context(|| format!("parsing {}", path.display()))
+}
+
+/// SHA-256 of a file, as hex.
+pub fn sha256(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The median of `v` (NaN-free), or 0 when empty.
+pub fn median(v: &[f64]) -> f64 {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if s.is_empty() {
+        return 0.0;
+    }
+    s.sort_by(|a, b| a.total_cmp(b));
+    s[s.len() / 2]
+}

@@ -1,0 +1,193 @@
+//! Raw arguments turned into validated run specifications before anything runs.
+
+use crate::cli::{NetArgs, TrainArgs};
+use anyhow::{bail, ensure, Context, Result};
+use layers::{stage_depths, Activation, PlainNetConfig};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The defaults the spec fixes; a run name mentions a learning rate only when it differs.
+pub const DEFAULT_LR: f32 = 0.001;
+
+/// Everything one training run needs, validated. Written to `config.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RunSpec {
+    /// Folder name under `<out>/runs/`, e.g. `d30-msra-relu-s0`.
+    pub name: String,
+    /// Weight layers.
+    pub depth: usize,
+    /// Conv layers per stage.
+    pub stages: [usize; 3],
+    /// Initializer, canonical `name[:key=value]...`.
+    pub init: String,
+    /// `relu`, `prelu` or `prelu-shared`.
+    pub activation: String,
+    /// Channels per stage.
+    pub widths: [usize; 3],
+    /// Hidden fc width.
+    pub fc_width: usize,
+    /// Learning rate.
+    pub lr: f32,
+    /// Seed.
+    pub seed: u64,
+    /// Epochs.
+    pub epochs: f64,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// SGD momentum.
+    pub momentum: f32,
+    /// Weight decay on weights.
+    pub weight_decay: f32,
+    /// Evaluation period in epochs.
+    pub eval_every: f64,
+    /// Test images per evaluation.
+    pub eval_size: usize,
+    /// Training images used (0: all).
+    pub train_size: usize,
+}
+
+impl RunSpec {
+    /// The network this run trains.
+    pub fn net_config(&self) -> PlainNetConfig {
+        PlainNetConfig { depth: self.depth, widths: self.widths, fc_width: self.fc_width, activation: parse_activation(&self.activation), ..Default::default() }
+    }
+}
+
+fn parse_activation(s: &str) -> Activation {
+    match s {
+        "prelu" => Activation::Prelu,
+        "prelu-shared" => Activation::PreluShared,
+        _ => Activation::Relu,
+    }
+}
+
+/// A file-system-safe form of an initializer spec (`msra:mode=fan_out` → `msra_mode-fan_out`).
+pub fn slug(init: &str) -> String {
+    init.chars().map(|c| match c {
+        ':' => '_',
+        '=' => '-',
+        c if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' => c,
+        _ => '-',
+    })
+    .collect()
+}
+
+/// The data folder: `--data`, else `data/fashion-mnist` under the working directory, else
+/// the one in this repository.
+pub fn data_dir(arg: &Option<PathBuf>) -> PathBuf {
+    if let Some(d) = arg {
+        return d.clone();
+    }
+    let local = PathBuf::from("data/fashion-mnist");
+    if local.exists() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/fashion-mnist")
+    }
+}
+
+/// Checks the network flags and resolves every initializer (canonical specs, in order).
+pub fn validate_net(net: &NetArgs) -> Result<(Vec<usize>, Vec<String>, [usize; 3])> {
+    ensure!(!net.depth.is_empty(), "--depth: give at least one depth");
+    for &d in &net.depth {
+        stage_depths(d).context("--depth")?;
+    }
+    let widths: [usize; 3] = net.width.clone().try_into().map_err(|w: Vec<usize>| anyhow::anyhow!("--width: expected three stage widths like 16,32,64, got {} values", w.len()))?;
+    ensure!(widths.iter().all(|&w| w > 0), "--width: every stage width must be positive, got {widths:?}");
+    ensure!(net.fc_width > 0, "--fc-width: must be positive");
+    let mut inits = vec![];
+    for i in &net.init {
+        inits.push(init::by_name(i).with_context(|| "--init".to_string())?.spec());
+    }
+    Ok((net.depth.clone(), inits, widths))
+}
+
+/// Expands the grid (depth × init × lr × seed) into validated run specs.
+pub fn expand(args: &TrainArgs) -> Result<Vec<RunSpec>> {
+    let (depths, inits, widths) = validate_net(&args.net)?;
+    let finite_pos = |x: f64| x.is_finite() && x > 0.0;
+    for &lr in &args.lr {
+        ensure!(finite_pos(lr as f64), "--lr: must be a positive number, got {lr}");
+    }
+    ensure!(finite_pos(args.epochs), "--epochs: must be positive, got {}", args.epochs);
+    ensure!(args.batch_size > 0, "--batch-size: must be at least 1");
+    ensure!(args.momentum.is_finite() && (0.0..1.0).contains(&args.momentum), "--momentum: must be in [0, 1), got {}", args.momentum);
+    ensure!(args.weight_decay.is_finite() && args.weight_decay >= 0.0, "--weight-decay: must be >= 0, got {}", args.weight_decay);
+    ensure!(finite_pos(args.eval_every), "--eval-every: must be positive, got {}", args.eval_every);
+    ensure!(args.eval_size > 0, "--eval-size: must be at least 1");
+    let activation: Activation = args.net.activation.into();
+    let mut runs = vec![];
+    for &depth in &depths {
+        for init in &inits {
+            for &lr in &args.lr {
+                for &seed in &args.seed {
+                    let lr_part = if lr == DEFAULT_LR { String::new() } else { format!("-lr{lr}") };
+                    runs.push(RunSpec {
+                        name: format!("d{depth}-{}-{}{lr_part}-s{seed}", slug(init), activation.as_str()),
+                        depth,
+                        stages: stage_depths(depth)?,
+                        init: init.clone(),
+                        activation: activation.as_str().into(),
+                        widths,
+                        fc_width: args.net.fc_width,
+                        lr,
+                        seed,
+                        epochs: args.epochs,
+                        batch_size: args.batch_size,
+                        momentum: args.momentum,
+                        weight_decay: args.weight_decay,
+                        eval_every: args.eval_every,
+                        eval_size: args.eval_size,
+                        train_size: args.train_size,
+                    });
+                }
+            }
+        }
+    }
+    let mut names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        bail!("the grid names two runs `{}`: remove the duplicate value", w[0]);
+    }
+    Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn train_args(extra: &[&str]) -> TrainArgs {
+        let mut argv = vec!["experiments"];
+        argv.extend(extra);
+        Cli::try_parse_from(argv).unwrap().train
+    }
+
+    #[test]
+    fn grid_expands_every_combination_with_distinct_names() {
+        let runs = expand(&train_args(&["--depth", "22,30", "--init", "xavier,msra:mode=fan_out", "--seed", "0,1"])).unwrap();
+        assert_eq!(runs.len(), 8);
+        let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+        assert!(names.contains(&"d22-xavier-relu-s0"));
+        assert!(names.contains(&"d30-msra_mode-fan_out-relu-s1"));
+        assert_eq!(runs[0].stages, [7, 6, 6]);
+        let lrs = expand(&train_args(&["--lr", "0.001,0.01"])).unwrap();
+        assert_eq!(lrs[1].name, "d30-msra-relu-lr0.01-s0");
+    }
+
+    #[test]
+    fn nonsense_is_refused_with_the_flag_named() {
+        let err = |a: &[&str]| format!("{:#}", expand(&train_args(a)).unwrap_err());
+        assert!(err(&["--depth", "3"]).contains("depth"));
+        assert!(err(&["--lr", "0"]).contains("--lr"));
+        assert!(err(&["--lr", "-1"]).contains("--lr"));
+        assert!(err(&["--lr", "NaN"]).contains("--lr"));
+        assert!(err(&["--epochs", "0"]).contains("--epochs"));
+        assert!(err(&["--momentum", "1.5"]).contains("--momentum"));
+        assert!(err(&["--init", "kaiming"]).contains("unknown initializer"));
+        assert!(err(&["--width", "16,0,64"]).contains("--width"));
+        assert!(err(&["--width", "16,32"]).contains("--width"));
+        assert!(err(&["--seed", "1,1"]).contains("duplicate"));
+    }
+}
