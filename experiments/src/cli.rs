@@ -86,25 +86,30 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub net: NetArgs,
     /// Learning rate(s), comma-separated (the spec's 0.001; 0.01 is unstable here).
-    #[arg(long, value_delimiter = ',', default_value = "0.001")]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_delimiter = ',',
+        default_value = "0.001"
+    )]
     pub lr: Vec<f32>,
     /// Seed(s), comma-separated: weights, shuffling and everything random.
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub seed: Vec<u64>,
     /// Training epochs (fractions allowed).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 2.0)]
     pub epochs: f64,
     /// Mini-batch size.
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
     /// SGD momentum.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.9)]
     pub momentum: f32,
     /// L2 weight decay on weights (never on biases or PReLU slopes).
-    #[arg(long, default_value_t = 5e-4)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 5e-4)]
     pub weight_decay: f32,
     /// Evaluate every this many epochs.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.1)]
     pub eval_every: f64,
     /// Test images per evaluation (a fixed random subset; the paper used 3,000).
     #[arg(long, default_value_t = 3000)]

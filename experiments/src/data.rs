@@ -27,7 +27,10 @@ pub enum DataError {
 }
 
 fn invalid(path: &Path, reason: impl Into<String>) -> DataError {
-    DataError::Invalid { path: path.to_path_buf(), reason: reason.into() }
+    DataError::Invalid {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 /// An unsigned-byte IDX array: its dimensions and row-major data.
@@ -43,7 +46,13 @@ pub struct Idx {
 /// magic `00 00 08 ndims`, big-endian u32 dimensions, then exactly the data they promise.
 pub fn parse_idx(bytes: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataError> {
     if bytes.len() < 4 {
-        return Err(invalid(path, format!("truncated: {} bytes, shorter than an IDX header", bytes.len())));
+        return Err(invalid(
+            path,
+            format!(
+                "truncated: {} bytes, shorter than an IDX header",
+                bytes.len()
+            ),
+        ));
     }
     let expected = [0, 0, 0x08, ndims as u8];
     if bytes[..4] != expected {
@@ -54,24 +63,48 @@ pub fn parse_idx(bytes: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataErr
     }
     let header = 4 + 4 * ndims;
     if bytes.len() < header {
-        return Err(invalid(path, format!("truncated header: {} bytes, need {header}", bytes.len())));
+        return Err(invalid(
+            path,
+            format!("truncated header: {} bytes, need {header}", bytes.len()),
+        ));
     }
-    let dims: Vec<usize> = bytes[4..header].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
-    let want = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| invalid(path, format!("dimensions {dims:?} overflow")))?;
+    let dims: Vec<usize> = bytes[4..header]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+        .collect();
+    let want = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| invalid(path, format!("dimensions {dims:?} overflow")))?;
     let have = bytes.len() - header;
     if have != want {
-        let what = if have < want { "truncated" } else { "trailing bytes" };
-        return Err(invalid(path, format!("{what}: header {dims:?} promises {want} data bytes, file holds {have}")));
+        let what = if have < want {
+            "truncated"
+        } else {
+            "trailing bytes"
+        };
+        return Err(invalid(
+            path,
+            format!("{what}: header {dims:?} promises {want} data bytes, file holds {have}"),
+        ));
     }
-    Ok(Idx { dims, data: bytes[header..].to_vec() })
+    Ok(Idx {
+        dims,
+        data: bytes[header..].to_vec(),
+    })
 }
 
 /// Reads an IDX file, gunzipping it if it starts with the gzip magic.
 pub fn read_idx(path: &Path, ndims: usize) -> Result<Idx, DataError> {
-    let raw = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    let raw = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| invalid(path, format!("corrupt gzip data: {e}")))?;
+        GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| invalid(path, format!("corrupt gzip data: {e}")))?;
         out
     } else {
         raw
@@ -117,19 +150,43 @@ impl Split {
 /// Loads `{split}-images-idx3-ubyte[.gz]` and `{split}-labels-idx1-ubyte[.gz]`, checking
 /// that the counts agree and every label is below `classes`.
 pub fn load_split(dir: &Path, split: &str, classes: usize) -> Result<Split, DataError> {
-    let (ip, lp) = (split_file(dir, split, "images-idx3-ubyte"), split_file(dir, split, "labels-idx1-ubyte"));
+    let (ip, lp) = (
+        split_file(dir, split, "images-idx3-ubyte"),
+        split_file(dir, split, "labels-idx1-ubyte"),
+    );
     let images = read_idx(&ip, 3)?;
     let labels = read_idx(&lp, 1)?;
     if images.dims[0] != labels.dims[0] {
-        return Err(invalid(&lp, format!("{} labels but {} images in {}", labels.dims[0], images.dims[0], ip.display())));
+        return Err(invalid(
+            &lp,
+            format!(
+                "{} labels but {} images in {}",
+                labels.dims[0],
+                images.dims[0],
+                ip.display()
+            ),
+        ));
     }
     if images.dims[0] == 0 {
         return Err(invalid(&ip, "holds no images"));
     }
-    if let Some((i, &l)) = labels.data.iter().enumerate().find(|(_, &l)| l as usize >= classes) {
-        return Err(invalid(&lp, format!("label {l} at index {i} is out of range (expected 0..{classes})")));
+    if let Some((i, &l)) = labels
+        .data
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| l as usize >= classes)
+    {
+        return Err(invalid(
+            &lp,
+            format!("label {l} at index {i} is out of range (expected 0..{classes})"),
+        ));
     }
-    Ok(Split { pixels: images.data, labels: labels.data.iter().map(|&l| l as usize).collect(), h: images.dims[1], w: images.dims[2] })
+    Ok(Split {
+        pixels: images.data,
+        labels: labels.data.iter().map(|&l| l as usize).collect(),
+        h: images.dims[1],
+        w: images.dims[2],
+    })
 }
 
 /// Train and test splits with the training set's pixel mean and std (after scaling to [0, 1]).
@@ -154,12 +211,28 @@ impl Dataset {
         let train = load_split(dir, "train", CLASSES)?;
         let test = load_split(dir, "t10k", CLASSES)?;
         if (test.h, test.w) != (train.h, train.w) {
-            return Err(invalid(dir, format!("test images are {}x{}, train images {}x{}", test.h, test.w, train.h, train.w)));
+            return Err(invalid(
+                dir,
+                format!(
+                    "test images are {}x{}, train images {}x{}",
+                    test.h, test.w, train.h, train.w
+                ),
+            ));
         }
         let n = train.pixels.len() as f64;
         let mean = train.pixels.iter().map(|&p| p as f64 / 255.0).sum::<f64>() / n;
-        let var = train.pixels.iter().map(|&p| (p as f64 / 255.0 - mean).powi(2)).sum::<f64>() / n;
-        Ok(Self { train, test, mean: mean as f32, std: var.sqrt().max(1e-6) as f32 })
+        let var = train
+            .pixels
+            .iter()
+            .map(|&p| (p as f64 / 255.0 - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        Ok(Self {
+            train,
+            test,
+            mean: mean as f32,
+            std: var.sqrt().max(1e-6) as f32,
+        })
     }
 
     /// The examples at `indices` of `split`, normalised: `([B, 1, H, W], labels)`.
@@ -168,9 +241,14 @@ impl Dataset {
         let (scale, shift) = (1.0 / (255.0 * self.std), self.mean / self.std);
         let mut data = Vec::with_capacity(indices.len() * px);
         for &i in indices {
-            data.extend(split.pixels[i * px..(i + 1) * px].iter().map(|&p| p as f32 * scale - shift));
+            data.extend(
+                split.pixels[i * px..(i + 1) * px]
+                    .iter()
+                    .map(|&p| p as f32 * scale - shift),
+            );
         }
-        let x = Tensor::from_shape_vec(vec![indices.len(), 1, split.h, split.w], data).expect("batch shape");
+        let x = Tensor::from_shape_vec(vec![indices.len(), 1, split.h, split.w], data)
+            .expect("batch shape");
         (x, indices.iter().map(|&i| split.labels[i]).collect())
     }
 }

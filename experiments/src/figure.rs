@@ -58,7 +58,14 @@ pub fn color_for(init: &str, k: usize) -> RGBColor {
     match name {
         "msra" if !init.contains(':') => RGBColor(214, 39, 40),
         "xavier" if !init.contains(':') => RGBColor(31, 119, 180),
-        _ => [RGBColor(44, 160, 44), RGBColor(255, 127, 14), RGBColor(148, 103, 189), RGBColor(140, 86, 75), RGBColor(227, 119, 194), RGBColor(23, 190, 207)][k % 6],
+        _ => [
+            RGBColor(44, 160, 44),
+            RGBColor(255, 127, 14),
+            RGBColor(148, 103, 189),
+            RGBColor(140, 86, 75),
+            RGBColor(227, 119, 194),
+            RGBColor(23, 190, 207),
+        ][k % 6],
     }
 }
 
@@ -97,11 +104,30 @@ fn transform(panel: &Panel, y: f64) -> Option<f64> {
 
 fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Result<()> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
-    let pts: Vec<(f64, f64)> = panel.series.iter().flat_map(|s| s.points.iter().filter_map(|&(x, y)| Some((x, transform(panel, y)?)))).collect();
-    let (x0, x1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let pts: Vec<(f64, f64)> = panel
+        .series
+        .iter()
+        .flat_map(|s| {
+            s.points
+                .iter()
+                .filter_map(|&(x, y)| Some((x, transform(panel, y)?)))
+        })
+        .collect();
+    let (x0, x1) = pts
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.0), b.max(p.0))
+        });
     let (mut y0, mut y1) = match panel.y_range {
-        Some((a, b)) => (transform(panel, a).unwrap_or(0.0), transform(panel, b).unwrap_or(1.0)),
-        None => pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1))),
+        Some((a, b)) => (
+            transform(panel, a).unwrap_or(0.0),
+            transform(panel, b).unwrap_or(1.0),
+        ),
+        None => pts
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+                (a.min(p.1), b.max(p.1))
+            }),
     };
     if !y0.is_finite() || !y1.is_finite() {
         (y0, y1) = (0.0, 1.0);
@@ -112,7 +138,11 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
     if y1 - y0 < 1e-9 {
         (y0, y1) = (y0 - 0.5, y1 + 0.5);
     }
-    let (x0, x1) = if x0.is_finite() && x1 > x0 { (x0, x1) } else { (0.0, 1.0) };
+    let (x0, x1) = if x0.is_finite() && x1 > x0 {
+        (x0, x1)
+    } else {
+        (0.0, 1.0)
+    };
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, ("sans-serif", 20))
         .margin(12)
@@ -125,30 +155,56 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
         .configure_mesh()
         .x_desc(&panel.x_label)
         .y_desc(&panel.y_label)
-        .y_label_formatter(&|v| if log_y { format!("1e{v:.0}") } else { format!("{v:.2}") })
+        .y_label_formatter(&|v| {
+            if log_y {
+                format!("1e{v:.0}")
+            } else {
+                format!("{v:.2}")
+            }
+        })
         .x_label_formatter(&|v| format!("{v:.1}"))
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(err)?;
     for (y, label) in &panel.hlines {
         if let Some(ty) = transform(panel, *y) {
-            let s = chart.draw_series(DashedLineSeries::new(vec![(x0, ty), (x1, ty)], 6, 4, BLACK.mix(0.5).stroke_width(1))).map_err(err)?;
+            let s = chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(x0, ty), (x1, ty)],
+                    6,
+                    4,
+                    BLACK.mix(0.5).stroke_width(1),
+                ))
+                .map_err(err)?;
             if !label.is_empty() {
-                s.label(label.clone()).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.5)));
+                s.label(label.clone())
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.5)));
             }
         }
     }
     for s in &panel.series {
-        let data: Vec<(f64, f64)> = s.points.iter().filter_map(|&(x, y)| Some((x, transform(panel, y)?))).collect();
+        let data: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter_map(|&(x, y)| Some((x, transform(panel, y)?)))
+            .collect();
         let color = s.color;
         let style = color.stroke_width(2);
         let drawn = match s.stroke {
-            Stroke::Solid => chart.draw_series(LineSeries::new(data, style)).map_err(err)?,
-            Stroke::Dashed => chart.draw_series(DashedLineSeries::new(data, 8, 5, style)).map_err(err)?,
-            Stroke::Markers => chart.draw_series(data.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(err)?,
+            Stroke::Solid => chart
+                .draw_series(LineSeries::new(data, style))
+                .map_err(err)?,
+            Stroke::Dashed => chart
+                .draw_series(DashedLineSeries::new(data, 8, 5, style))
+                .map_err(err)?,
+            Stroke::Markers => chart
+                .draw_series(data.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .map_err(err)?,
         };
         if !s.label.is_empty() {
-            drawn.label(s.label.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            drawn.label(s.label.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
         }
     }
     chart

@@ -20,7 +20,9 @@ pub fn run(cli: Cli) -> Result<()> {
         None => cli.train.net.threads,
     };
     if threads > 0 {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()?;
     }
     match cli.command {
         Some(Command::Train(a)) => cmd::train::run(a),

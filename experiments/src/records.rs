@@ -91,7 +91,8 @@ pub struct Summary {
 /// Writes `value` as pretty JSON to `path`.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let f = File::create(path).with_context(|| format!("writing {}", path.display()))?;
-    serde_json::to_writer_pretty(&f, value).with_context(|| format!("writing {}", path.display()))?;
+    serde_json::to_writer_pretty(&f, value)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -103,15 +104,21 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
 
 /// Reads every row of a CSV file.
 pub fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    r.deserialize().collect::<std::result::Result<Vec<T>, _>>().with_context(|| format!("parsing {}", path.display()))
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    r.deserialize()
+        .collect::<std::result::Result<Vec<T>, _>>()
+        .with_context(|| format!("parsing {}", path.display()))
 }
 
 /// SHA-256 of a file, as hex.
 pub fn sha256(path: &Path) -> Result<String> {
     use sha2::{Digest, Sha256};
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// The median of `v` (NaN-free), or 0 when empty.

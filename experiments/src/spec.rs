@@ -49,7 +49,13 @@ pub struct RunSpec {
 impl RunSpec {
     /// The network this run trains.
     pub fn net_config(&self) -> PlainNetConfig {
-        PlainNetConfig { depth: self.depth, widths: self.widths, fc_width: self.fc_width, activation: parse_activation(&self.activation), ..Default::default() }
+        PlainNetConfig {
+            depth: self.depth,
+            widths: self.widths,
+            fc_width: self.fc_width,
+            activation: parse_activation(&self.activation),
+            ..Default::default()
+        }
     }
 }
 
@@ -63,13 +69,14 @@ fn parse_activation(s: &str) -> Activation {
 
 /// A file-system-safe form of an initializer spec (`msra:mode=fan_out` → `msra_mode-fan_out`).
 pub fn slug(init: &str) -> String {
-    init.chars().map(|c| match c {
-        ':' => '_',
-        '=' => '-',
-        c if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' => c,
-        _ => '-',
-    })
-    .collect()
+    init.chars()
+        .map(|c| match c {
+            ':' => '_',
+            '=' => '-',
+            c if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' => c,
+            _ => '-',
+        })
+        .collect()
 }
 
 /// The data folder: `--data`, else `data/fashion-mnist` under the working directory, else
@@ -92,12 +99,24 @@ pub fn validate_net(net: &NetArgs) -> Result<(Vec<usize>, Vec<String>, [usize; 3
     for &d in &net.depth {
         stage_depths(d).context("--depth")?;
     }
-    let widths: [usize; 3] = net.width.clone().try_into().map_err(|w: Vec<usize>| anyhow::anyhow!("--width: expected three stage widths like 16,32,64, got {} values", w.len()))?;
-    ensure!(widths.iter().all(|&w| w > 0), "--width: every stage width must be positive, got {widths:?}");
+    let widths: [usize; 3] = net.width.clone().try_into().map_err(|w: Vec<usize>| {
+        anyhow::anyhow!(
+            "--width: expected three stage widths like 16,32,64, got {} values",
+            w.len()
+        )
+    })?;
+    ensure!(
+        widths.iter().all(|&w| w > 0),
+        "--width: every stage width must be positive, got {widths:?}"
+    );
     ensure!(net.fc_width > 0, "--fc-width: must be positive");
     let mut inits = vec![];
     for i in &net.init {
-        inits.push(init::by_name(i).with_context(|| "--init".to_string())?.spec());
+        inits.push(
+            init::by_name(i)
+                .with_context(|| "--init".to_string())?
+                .spec(),
+        );
     }
     Ok((net.depth.clone(), inits, widths))
 }
@@ -107,13 +126,32 @@ pub fn expand(args: &TrainArgs) -> Result<Vec<RunSpec>> {
     let (depths, inits, widths) = validate_net(&args.net)?;
     let finite_pos = |x: f64| x.is_finite() && x > 0.0;
     for &lr in &args.lr {
-        ensure!(finite_pos(lr as f64), "--lr: must be a positive number, got {lr}");
+        ensure!(
+            finite_pos(lr as f64),
+            "--lr: must be a positive number, got {lr}"
+        );
     }
-    ensure!(finite_pos(args.epochs), "--epochs: must be positive, got {}", args.epochs);
+    ensure!(
+        finite_pos(args.epochs),
+        "--epochs: must be positive, got {}",
+        args.epochs
+    );
     ensure!(args.batch_size > 0, "--batch-size: must be at least 1");
-    ensure!(args.momentum.is_finite() && (0.0..1.0).contains(&args.momentum), "--momentum: must be in [0, 1), got {}", args.momentum);
-    ensure!(args.weight_decay.is_finite() && args.weight_decay >= 0.0, "--weight-decay: must be >= 0, got {}", args.weight_decay);
-    ensure!(finite_pos(args.eval_every), "--eval-every: must be positive, got {}", args.eval_every);
+    ensure!(
+        args.momentum.is_finite() && (0.0..1.0).contains(&args.momentum),
+        "--momentum: must be in [0, 1), got {}",
+        args.momentum
+    );
+    ensure!(
+        args.weight_decay.is_finite() && args.weight_decay >= 0.0,
+        "--weight-decay: must be >= 0, got {}",
+        args.weight_decay
+    );
+    ensure!(
+        finite_pos(args.eval_every),
+        "--eval-every: must be positive, got {}",
+        args.eval_every
+    );
     ensure!(args.eval_size > 0, "--eval-size: must be at least 1");
     let activation: Activation = args.net.activation.into();
     let mut runs = vec![];
@@ -121,9 +159,17 @@ pub fn expand(args: &TrainArgs) -> Result<Vec<RunSpec>> {
         for init in &inits {
             for &lr in &args.lr {
                 for &seed in &args.seed {
-                    let lr_part = if lr == DEFAULT_LR { String::new() } else { format!("-lr{lr}") };
+                    let lr_part = if lr == DEFAULT_LR {
+                        String::new()
+                    } else {
+                        format!("-lr{lr}")
+                    };
                     runs.push(RunSpec {
-                        name: format!("d{depth}-{}-{}{lr_part}-s{seed}", slug(init), activation.as_str()),
+                        name: format!(
+                            "d{depth}-{}-{}{lr_part}-s{seed}",
+                            slug(init),
+                            activation.as_str()
+                        ),
                         depth,
                         stages: stage_depths(depth)?,
                         init: init.clone(),
@@ -147,7 +193,10 @@ pub fn expand(args: &TrainArgs) -> Result<Vec<RunSpec>> {
     let mut names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        bail!("the grid names two runs `{}`: remove the duplicate value", w[0]);
+        bail!(
+            "the grid names two runs `{}`: remove the duplicate value",
+            w[0]
+        );
     }
     Ok(runs)
 }
@@ -166,7 +215,15 @@ mod tests {
 
     #[test]
     fn grid_expands_every_combination_with_distinct_names() {
-        let runs = expand(&train_args(&["--depth", "22,30", "--init", "xavier,msra:mode=fan_out", "--seed", "0,1"])).unwrap();
+        let runs = expand(&train_args(&[
+            "--depth",
+            "22,30",
+            "--init",
+            "xavier,msra:mode=fan_out",
+            "--seed",
+            "0,1",
+        ]))
+        .unwrap();
         assert_eq!(runs.len(), 8);
         let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
         assert!(names.contains(&"d22-xavier-relu-s0"));

@@ -121,3 +121,8 @@ pub fn by_name(spec: &str) -> Result<Box<dyn Initializer>> {
 
 #[cfg(test)]
 mod tests;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -49,7 +49,7 @@ pub fn build(opts: &mut Options) -> Result<Box<dyn Initializer>> {
 impl Initializer for Msra {
     fn spec(&self) -> String {
         let a = match self.slope {
-            Slope::Fixed(a) if a == 0.0 => vec![],
+            Slope::Fixed(0.0) => vec![],
             Slope::Fixed(a) => vec![format!("a={a}")],
             Slope::FromLayer => vec!["a=auto".to_string()],
         };

@@ -67,7 +67,13 @@ fn mean_sq(t: &Tensor) -> f64 {
 }
 
 /// Measures one net at initialization on one batch.
-pub fn measure(cfg: &PlainNetConfig, init_spec: &str, x: &Tensor, labels: &[usize], seed: u64) -> Result<Vec<LayerStats>> {
+pub fn measure(
+    cfg: &PlainNetConfig,
+    init_spec: &str,
+    x: &Tensor,
+    labels: &[usize],
+    seed: u64,
+) -> Result<Vec<LayerStats>> {
     let init = init::by_name(init_spec)?;
     let net = plain_net(cfg, init.as_ref(), &mut ChaCha8Rng::seed_from_u64(seed))?;
     let mut tape = Tape::new();
@@ -82,7 +88,10 @@ pub fn measure(cfg: &PlainNetConfig, init_spec: &str, x: &Tensor, labels: &[usiz
         let Some(fans) = layer.fans() else { continue };
         let x_id = if i == 0 { input } else { outs[i - 1] };
         let (xv, yv) = (tape.value(x_id), tape.value(outs[i]));
-        let (dy, dx) = (grads.get(outs[i]).context("missing output gradient")?, grads.get(x_id).context("missing input gradient")?);
+        let (dy, dx) = (
+            grads.get(outs[i]).context("missing output gradient")?,
+            grads.get(x_id).context("missing input gradient")?,
+        );
         let var_w = init.variance(fans);
         let a = layers.get(i + 1).and_then(|l| l.rectifier_slope());
         gains.push(a.map(|a| (1.0 + a * a) / 2.0).unwrap_or(1.0));
@@ -105,11 +114,13 @@ pub fn measure(cfg: &PlainNetConfig, init_spec: &str, x: &Tensor, labels: &[usiz
     let n = rows.len();
     rows[0].fwd_product = rows[0].fwd_std;
     for l in 1..n {
-        rows[l].fwd_product = rows[l - 1].fwd_product * (gains[l - 1] * rows[l].fan_in as f64 * rows[l].var_w).sqrt();
+        rows[l].fwd_product =
+            rows[l - 1].fwd_product * (gains[l - 1] * rows[l].fan_in as f64 * rows[l].var_w).sqrt();
     }
     rows[n - 1].bwd_product = rows[n - 1].bwd_std;
     for l in (0..n - 1).rev() {
-        rows[l].bwd_product = rows[l + 1].bwd_product * (gains[l] * rows[l].fan_out as f64 * rows[l].var_w).sqrt();
+        rows[l].bwd_product =
+            rows[l + 1].bwd_product * (gains[l] * rows[l].fan_out as f64 * rows[l].var_w).sqrt();
     }
     Ok(rows)
 }
@@ -118,14 +129,22 @@ pub fn measure(cfg: &PlainNetConfig, init_spec: &str, x: &Tensor, labels: &[usiz
 pub fn run(args: AnalyzeArgs) -> Result<()> {
     let (depths, inits, widths) = validate_net(&args.net)?;
     anyhow::ensure!(args.batch_size > 0, "--batch-size: must be at least 1");
-    let data = Dataset::load(&spec::data_dir(&args.net.data)).context("loading the data (see --data)")?;
+    let data =
+        Dataset::load(&spec::data_dir(&args.net.data)).context("loading the data (see --data)")?;
     let mut order: Vec<usize> = (0..data.train.len()).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(args.seed));
     let (x, labels) = data.batch(&data.train, &order[..args.batch_size.min(order.len())]);
     let dir = args.net.out.join("analyze");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating output folder {}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating output folder {}", dir.display()))?;
     for depth in depths {
-        let cfg = PlainNetConfig { depth, widths, fc_width: args.net.fc_width, activation: args.net.activation.into(), ..Default::default() };
+        let cfg = PlainNetConfig {
+            depth,
+            widths,
+            fc_width: args.net.fc_width,
+            activation: args.net.activation.into(),
+            ..Default::default()
+        };
         let mut all = vec![];
         for init in &inits {
             let rows = measure(&cfg, init, &x, &labels, args.seed)?;
@@ -133,7 +152,8 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
             all.push(rows);
         }
         let csv_path: PathBuf = dir.join(format!("analyze-d{depth}.csv"));
-        let mut w = csv::Writer::from_path(&csv_path).with_context(|| format!("writing {}", csv_path.display()))?;
+        let mut w = csv::Writer::from_path(&csv_path)
+            .with_context(|| format!("writing {}", csv_path.display()))?;
         for r in all.iter().flatten() {
             w.serialize(r)?;
         }
@@ -153,33 +173,85 @@ fn panels(depth: usize, all: &[Vec<LayerStats>]) -> [Panel; 2] {
         log_y: true,
         ..Default::default()
     };
-    let mut bwd = Panel { title: format!("{depth} layers, backward: std of dL/dx_l"), ..fwd.clone() };
+    let mut bwd = Panel {
+        title: format!("{depth} layers, backward: std of dL/dx_l"),
+        ..fwd.clone()
+    };
     for (k, rows) in all.iter().enumerate() {
         let init = &rows[0].init;
         let c = color_for(init, k);
-        let pts = |f: &dyn Fn(&LayerStats) -> f64| rows.iter().map(|r| (r.layer as f64, f(r))).collect::<Vec<_>>();
-        let s = |label: String, points, stroke| Series { label, color: c, points, stroke };
-        fwd.series.push(s(format!("{init} measured"), pts(&|r| r.fwd_std), Stroke::Solid));
-        fwd.series.push(s(format!("{init} eq. 9 product"), pts(&|r| r.fwd_product), Stroke::Dashed));
-        fwd.series.push(s(format!("{init} eq. 7 one-step"), pts(&|r| r.fwd_onestep), Stroke::Markers));
-        bwd.series.push(s(format!("{init} measured"), pts(&|r| r.bwd_std), Stroke::Solid));
-        bwd.series.push(s(format!("{init} eq. 13 product"), pts(&|r| r.bwd_product), Stroke::Dashed));
-        bwd.series.push(s(format!("{init} eq. 12 one-step"), pts(&|r| r.bwd_onestep), Stroke::Markers));
+        let pts = |f: &dyn Fn(&LayerStats) -> f64| {
+            rows.iter()
+                .map(|r| (r.layer as f64, f(r)))
+                .collect::<Vec<_>>()
+        };
+        let s = |label: String, points, stroke| Series {
+            label,
+            color: c,
+            points,
+            stroke,
+        };
+        fwd.series.push(s(
+            format!("{init} measured"),
+            pts(&|r| r.fwd_std),
+            Stroke::Solid,
+        ));
+        fwd.series.push(s(
+            format!("{init} eq. 9 product"),
+            pts(&|r| r.fwd_product),
+            Stroke::Dashed,
+        ));
+        fwd.series.push(s(
+            format!("{init} eq. 7 one-step"),
+            pts(&|r| r.fwd_onestep),
+            Stroke::Markers,
+        ));
+        bwd.series.push(s(
+            format!("{init} measured"),
+            pts(&|r| r.bwd_std),
+            Stroke::Solid,
+        ));
+        bwd.series.push(s(
+            format!("{init} eq. 13 product"),
+            pts(&|r| r.bwd_product),
+            Stroke::Dashed,
+        ));
+        bwd.series.push(s(
+            format!("{init} eq. 12 one-step"),
+            pts(&|r| r.bwd_onestep),
+            Stroke::Markers,
+        ));
     }
     [fwd, bwd]
 }
 
 fn print_table(rows: &[LayerStats]) {
-    println!("\n{}: std at initialization (forward y_l; backward dL/dx_l)", rows[0].init);
-    println!("{:>3} {:<14} {:>10} {:>10} {:>10}   {:>10} {:>10} {:>10}", "l", "layer", "fwd", "eq.7", "eq.9", "bwd", "eq.12", "eq.13");
+    println!(
+        "\n{}: std at initialization (forward y_l; backward dL/dx_l)",
+        rows[0].init
+    );
+    println!(
+        "{:>3} {:<14} {:>10} {:>10} {:>10}   {:>10} {:>10} {:>10}",
+        "l", "layer", "fwd", "eq.7", "eq.9", "bwd", "eq.12", "eq.13"
+    );
     for r in rows {
         println!(
             "{:>3} {:<14} {:>10.3e} {:>10.3e} {:>10.3e}   {:>10.3e} {:>10.3e} {:>10.3e}",
-            r.layer, r.name, r.fwd_std, r.fwd_onestep, r.fwd_product, r.bwd_std, r.bwd_onestep, r.bwd_product
+            r.layer,
+            r.name,
+            r.fwd_std,
+            r.fwd_onestep,
+            r.fwd_product,
+            r.bwd_std,
+            r.bwd_onestep,
+            r.bwd_product
         );
     }
     let convs: Vec<&LayerStats> = rows.iter().filter(|r| r.name.contains("conv")).collect();
     if let (Some(f), Some(l)) = (convs.first(), convs.last()) {
-        println!("last conv / first conv output std: {:.3e}", l.fwd_std / f.fwd_std);
+        println!(
+            "last conv / first conv output std: {:.3e}",
+            l.fwd_std / f.fwd_std
+        );
     }
 }

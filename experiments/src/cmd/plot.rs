@@ -27,14 +27,22 @@ pub fn load_runs(out: &Path) -> Result<Vec<RunData>> {
     entries.sort();
     entries
         .iter()
-        .map(|p| Ok(RunData { config: read_json(&p.join("config.json"))?, train: read_csv(&p.join("train.csv"))?, eval: read_csv(&p.join("eval.csv"))? }))
+        .map(|p| {
+            Ok(RunData {
+                config: read_json(&p.join("config.json"))?,
+                train: read_csv(&p.join("train.csv"))?,
+                eval: read_csv(&p.join("eval.csv"))?,
+            })
+        })
         .collect()
 }
 
 /// Runs' legend label: the name without its depth prefix.
 fn label(r: &RunData) -> String {
     let n = &r.config.run.name;
-    n.split_once('-').map(|(_, rest)| rest.to_string()).unwrap_or_else(|| n.clone())
+    n.split_once('-')
+        .map(|(_, rest)| rest.to_string())
+        .unwrap_or_else(|| n.clone())
 }
 
 /// Running mean over `window` points, to show the trend of a noisy mini-batch loss.
@@ -54,18 +62,36 @@ fn smooth(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
 /// Draws `depth-<D>.png/.svg` (test error and training loss against epochs, one curve per
 /// run, the layout of the paper's Figs. 2 and 3) and `depth-<D>-gradients.png`.
 pub fn draw_depth(out: &Path, depth: usize) -> Result<Vec<PathBuf>> {
-    let runs: Vec<RunData> = load_runs(out)?.into_iter().filter(|r| r.config.run.depth == depth).collect();
+    let runs: Vec<RunData> = load_runs(out)?
+        .into_iter()
+        .filter(|r| r.config.run.depth == depth)
+        .collect();
     if runs.is_empty() {
         bail!("no runs of depth {depth} under {}", out.display());
     }
-    let series = |f: &dyn Fn(&RunData) -> Vec<(f64, f64)>, stroke: Stroke, with_label: bool| -> Vec<Series> {
-        runs.iter().enumerate().map(|(k, r)| Series { label: if with_label { label(r) } else { String::new() }, color: color_for(&r.config.run.init, k), points: f(r), stroke }).collect()
+    let series = |f: &dyn Fn(&RunData) -> Vec<(f64, f64)>,
+                  stroke: Stroke,
+                  with_label: bool|
+     -> Vec<Series> {
+        runs.iter()
+            .enumerate()
+            .map(|(k, r)| Series {
+                label: if with_label { label(r) } else { String::new() },
+                color: color_for(&r.config.run.init, k),
+                points: f(r),
+                stroke,
+            })
+            .collect()
     };
     let error = Panel {
         title: format!("{depth}-layer plain net: test error"),
         x_label: "epochs".into(),
         y_label: "top-1 error".into(),
-        series: series(&|r| r.eval.iter().map(|e| (e.epoch, e.test_error)).collect(), Stroke::Solid, true),
+        series: series(
+            &|r| r.eval.iter().map(|e| (e.epoch, e.test_error)).collect(),
+            Stroke::Solid,
+            true,
+        ),
         y_range: Some((0.0, 1.0)),
         hlines: vec![(0.9, "chance".into())],
         ..Default::default()
@@ -74,7 +100,19 @@ pub fn draw_depth(out: &Path, depth: usize) -> Result<Vec<PathBuf>> {
         title: format!("{depth}-layer: training loss (mean of 20 iterations)"),
         x_label: "epochs".into(),
         y_label: "cross-entropy".into(),
-        series: series(&|r| smooth(&r.train.iter().map(|t| (t.epoch, t.loss as f64)).collect::<Vec<_>>(), 20), Stroke::Solid, true),
+        series: series(
+            &|r| {
+                smooth(
+                    &r.train
+                        .iter()
+                        .map(|t| (t.epoch, t.loss as f64))
+                        .collect::<Vec<_>>(),
+                    20,
+                )
+            },
+            Stroke::Solid,
+            true,
+        ),
         y_range: Some((0.0, 2.6)),
         hlines: vec![(std::f64::consts::LN_10, "ln 10".into())],
         ..Default::default()
@@ -83,11 +121,29 @@ pub fn draw_depth(out: &Path, depth: usize) -> Result<Vec<PathBuf>> {
         title: format!("{depth}-layer: gradient L2 norm (solid: first conv, dashed: last fc)"),
         x_label: "epochs".into(),
         y_label: "||dL/dW||".into(),
-        series: series(&|r| r.train.iter().map(|t| (t.epoch, t.grad_norm_first)).collect(), Stroke::Solid, true),
+        series: series(
+            &|r| {
+                r.train
+                    .iter()
+                    .map(|t| (t.epoch, t.grad_norm_first))
+                    .collect()
+            },
+            Stroke::Solid,
+            true,
+        ),
         log_y: true,
         ..Default::default()
     };
-    grads.series.extend(series(&|r| r.train.iter().map(|t| (t.epoch, t.grad_norm_last)).collect(), Stroke::Dashed, false));
+    grads.series.extend(series(
+        &|r| {
+            r.train
+                .iter()
+                .map(|t| (t.epoch, t.grad_norm_last))
+                .collect()
+        },
+        Stroke::Dashed,
+        false,
+    ));
     let png = out.join(format!("depth-{depth}.png"));
     let svg = out.join(format!("depth-{depth}.svg"));
     let grad_png = out.join(format!("depth-{depth}-gradients.png"));
@@ -99,7 +155,10 @@ pub fn draw_depth(out: &Path, depth: usize) -> Result<Vec<PathBuf>> {
 
 /// Redraws the figure of every depth found under the output folder.
 pub fn run(args: PlotArgs) -> Result<()> {
-    let mut depths: Vec<usize> = load_runs(&args.out)?.iter().map(|r| r.config.run.depth).collect();
+    let mut depths: Vec<usize> = load_runs(&args.out)?
+        .iter()
+        .map(|r| r.config.run.depth)
+        .collect();
     depths.sort_unstable();
     depths.dedup();
     if depths.is_empty() {

@@ -1,0 +1,319 @@
+//! End-to-end tests of the `experiments` binary: a short training run, the files it
+//! writes, determinism, redrawing figures, and bad input (one-line error, exit code 2).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_experiments"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("spawn experiments")
+}
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/fashion-mnist")
+}
+
+const QUICK: &[&str] = &[
+    "--depth",
+    "6",
+    "--init",
+    "msra",
+    "--train-size",
+    "1024",
+    "--epochs",
+    "2",
+    "--eval-size",
+    "200",
+    "--eval-every",
+    "0.5",
+    "--lr",
+    "0.01",
+];
+
+fn quick_run(out: &Path, extra: &[&str]) -> Output {
+    let mut args = QUICK.to_vec();
+    let out = out.to_str().unwrap();
+    args.extend(["--out", out]);
+    args.extend(extra);
+    run(&args)
+}
+
+fn assert_one_line_error(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "expected one line, got: {err}"
+    );
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+}
+
+#[test]
+fn short_training_writes_every_file_and_the_loss_falls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = quick_run(tmp.path(), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run_dir = tmp.path().join("runs/d6-msra-relu-lr0.01-s0");
+    for f in ["train.csv", "eval.csv", "config.json", "summary.json"] {
+        assert!(run_dir.join(f).exists(), "missing {f}");
+    }
+    for f in ["depth-6.png", "depth-6.svg", "depth-6-gradients.png"] {
+        assert!(
+            tmp.path().join(f).metadata().unwrap().len() > 1000,
+            "missing or empty {f}"
+        );
+    }
+    let train = std::fs::read_to_string(run_dir.join("train.csv")).unwrap();
+    let mut lines = train.lines();
+    assert_eq!(
+        lines.next(),
+        Some("iteration,epoch,loss,lr,grad_norm_first,grad_norm_last")
+    );
+    let losses: Vec<f64> = lines
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(losses.len(), 16, "1024 images / 128 per batch x 2 epochs");
+    let (first, last) = (
+        losses[..4].iter().sum::<f64>() / 4.0,
+        losses[12..].iter().sum::<f64>() / 4.0,
+    );
+    assert!(
+        last < first - 0.2,
+        "loss did not fall: first {first:.3}, last {last:.3}"
+    );
+
+    let eval = std::fs::read_to_string(run_dir.join("eval.csv")).unwrap();
+    assert_eq!(
+        eval.lines().next(),
+        Some("iteration,epoch,test_loss,test_error")
+    );
+    assert_eq!(
+        eval.lines().count(),
+        1 + 5,
+        "header + iteration 0 + every half epoch"
+    );
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap())
+            .unwrap();
+    for key in [
+        "final_test_error",
+        "best_test_error",
+        "final_train_loss",
+        "stalled",
+        "diverged",
+        "wall_time_s",
+        "train_images_per_sec",
+    ] {
+        assert!(summary.get(key).is_some(), "summary.json lacks {key}");
+    }
+    assert_eq!(summary["stalled"], false);
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["run"]["init"], "msra");
+    assert_eq!(config["run"]["lr"], 0.01);
+    assert_eq!(config["data"].as_array().unwrap().len(), 4);
+    assert_eq!(config["data"][0]["sha256"].as_str().unwrap().len(), 64);
+
+    // Same output folder again: refused, nothing touched.
+    let before = std::fs::read(run_dir.join("train.csv")).unwrap();
+    assert_one_line_error(&quick_run(tmp.path(), &[]), "--overwrite");
+    assert_eq!(std::fs::read(run_dir.join("train.csv")).unwrap(), before);
+
+    // `plot` redraws the figures from the CSVs alone.
+    std::fs::remove_file(tmp.path().join("depth-6.png")).unwrap();
+    let o = run(&["plot", tmp.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(tmp.path().join("depth-6.png").exists());
+}
+
+#[test]
+fn same_seed_same_numbers() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let go = |out: &Path| {
+        run(&[
+            "--depth",
+            "4",
+            "--train-size",
+            "512",
+            "--epochs",
+            "1",
+            "--eval-size",
+            "100",
+            "--lr",
+            "0.01",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    assert!(go(a.path()).status.success());
+    assert!(go(b.path()).status.success());
+    let read = |d: &Path, f: &str| {
+        std::fs::read_to_string(d.join("runs/d4-msra-relu-lr0.01-s0").join(f)).unwrap()
+    };
+    assert_eq!(read(a.path(), "train.csv"), read(b.path(), "train.csv"));
+    assert_eq!(read(a.path(), "eval.csv"), read(b.path(), "eval.csv"));
+}
+
+#[test]
+fn bad_flags_are_one_line_errors_with_exit_code_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    assert_one_line_error(
+        &run(&["--init", "kaiming", "--out", out]),
+        "unknown initializer `kaiming`",
+    );
+    assert_one_line_error(
+        &run(&["--init", "msra:frob=1", "--out", out]),
+        "no option `frob`",
+    );
+    assert_one_line_error(&run(&["--depth", "3", "--out", out]), "depth");
+    assert_one_line_error(&run(&["--lr", "0", "--out", out]), "--lr");
+    assert_one_line_error(&run(&["--lr", "NaN", "--out", out]), "--lr");
+    assert_one_line_error(&run(&["--epochs", "-1", "--out", out]), "--epochs");
+    assert!(
+        std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
+        "a refused run wrote files"
+    );
+    // clap's own usage errors also exit 2.
+    let o = run(&["--frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+    // An --out that cannot be created (a path under a regular file).
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let bad_out = file.join("sub");
+    assert_one_line_error(
+        &run(&[
+            "--depth",
+            "4",
+            "--out",
+            bad_out.to_str().unwrap(),
+            "--data",
+            data_dir().to_str().unwrap(),
+        ]),
+        "creating output folder",
+    );
+}
+
+/// Copies the real test split and a damaged train split into a folder.
+fn damaged(dir: &Path, images: &[u8], labels: &[u8]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+        std::fs::copy(data_dir().join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(dir.join("train-images-idx3-ubyte"), images).unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), labels).unwrap();
+}
+
+fn idx(ndims: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut b = vec![0, 0, 8, ndims];
+    for d in dims {
+        b.extend(d.to_be_bytes());
+    }
+    b.extend(data);
+    b
+}
+
+#[test]
+fn corrupt_truncated_and_mismatched_data_files_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = |n: u32| idx(3, &[n, 28, 28], &vec![7u8; n as usize * 784]);
+    let lab = |l: &[u8]| idx(1, &[l.len() as u32], l);
+    let cases: Vec<(&str, Vec<u8>, Vec<u8>, &str)> = vec![
+        (
+            "truncated",
+            img(3)[..2000].to_vec(),
+            lab(&[1, 2, 3]),
+            "truncated",
+        ),
+        (
+            "magic",
+            idx(2, &[3, 784], &vec![0; 3 * 784]),
+            lab(&[1, 2, 3]),
+            "bad magic",
+        ),
+        ("counts", img(3), lab(&[1, 2]), "2 labels but 3 images"),
+        (
+            "label",
+            img(3),
+            lab(&[1, 2, 10]),
+            "label 10 at index 2 is out of range",
+        ),
+        (
+            "gzip",
+            vec![0x1f, 0x8b, 8, 0, 1, 2, 3],
+            lab(&[1, 2, 3]),
+            "corrupt gzip",
+        ),
+    ];
+    for (name, images, labels, needle) in cases {
+        let dir = tmp.path().join(name);
+        damaged(&dir, &images, &labels);
+        let out = tmp.path().join(format!("out-{name}"));
+        let o = run(&[
+            "--depth",
+            "4",
+            "--data",
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_one_line_error(&o, needle);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&dir.display().to_string()),
+            "the error should name the file: {err}"
+        );
+    }
+    // A missing file is named too.
+    let o = run(&[
+        "--depth",
+        "4",
+        "--data",
+        tmp.path().join("nowhere").to_str().unwrap(),
+        "--out",
+        tmp.path().join("o").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&o, "nowhere");
+}
+
+#[test]
+fn analyze_writes_its_table_csv_and_figure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "analyze",
+        "--depth",
+        "8",
+        "--init",
+        "xavier,msra",
+        "--batch-size",
+        "32",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(tmp.path().join("analyze/analyze-d8.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 2 * 8,
+        "a row per weight layer per initializer"
+    );
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .starts_with("init,layer,name,fan_in,fan_out,var_w,fwd_std,fwd_onestep,fwd_product"));
+    assert!(tmp.path().join("analyze/analyze-d8.png").exists());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("eq.9"));
+}
