@@ -49,15 +49,25 @@ impl From<ActivationArg> for Activation {
     }
 }
 
+/// `--init`'s long help, generated from the registry so a new initializer appears in it.
+fn init_help() -> String {
+    let mut s =
+        String::from("Initializer(s), comma-separated, each `name[:key=value]...`. Registered:\n");
+    for e in init::REGISTRY {
+        s += &format!("  {:<11} {}\n", e.name, e.help);
+    }
+    s + "Options: mode=fan_in|fan_out|fan_avg, dist=normal|uniform|truncated_normal, and those in brackets."
+}
+
 /// The network and where data and results live (shared by `train` and `analyze`).
 #[derive(Args, Debug, Clone)]
 pub struct NetArgs {
     /// Weight layers (D-3 convs over three stages + 3 fc); a comma list runs each.
     #[arg(long, value_delimiter = ',', default_value = "30")]
     pub depth: Vec<usize>,
-    /// Initializer(s), comma-separated, each `name[:key=value]...`: xavier, glorot, msra,
-    /// lecun, gaussian, orthogonal (e.g. msra:mode=fan_out, msra:a=auto, gaussian:std=0.01).
-    #[arg(long, value_delimiter = ',', default_value = "msra")]
+    /// Initializer(s), comma-separated, each `name[:key=value]...` (e.g. xavier,
+    /// msra:mode=fan_out, msra:a=auto, gaussian:std=0.01).
+    #[arg(long, value_delimiter = ',', default_value = "msra", long_help = init_help())]
     pub init: Vec<String>,
     /// Rectifier after every conv and hidden fc layer.
     #[arg(long, value_enum, default_value = "relu")]

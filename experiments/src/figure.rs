@@ -202,9 +202,22 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
                 .map_err(err)?,
         };
         if !s.label.is_empty() {
-            drawn.label(s.label.clone()).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
+            let stroke = s.stroke;
+            drawn
+                .label(s.label.clone())
+                .legend(move |(x, y)| -> DynElement<'static, _, _> {
+                    match stroke {
+                        Stroke::Solid => {
+                            PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                                .into_dyn()
+                        }
+                        Stroke::Dashed => {
+                            PathElement::new(vec![(x, y), (x + 7, y)], color.stroke_width(2))
+                                .into_dyn()
+                        }
+                        Stroke::Markers => Circle::new((x + 9, y), 3, color.filled()).into_dyn(),
+                    }
+                });
         }
     }
     chart

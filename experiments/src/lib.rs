@@ -7,6 +7,7 @@ pub mod data;
 pub mod figure;
 pub mod records;
 pub mod spec;
+pub mod summary;
 
 use anyhow::Result;
 use cli::{Cli, Command};

@@ -317,3 +317,41 @@ fn analyze_writes_its_table_csv_and_figure() {
     assert!(tmp.path().join("analyze/analyze-d8.png").exists());
     assert!(String::from_utf8_lossy(&o.stdout).contains("eq.9"));
 }
+
+#[test]
+fn a_diverging_run_stops_keeps_its_logs_and_the_grid_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "--depth",
+        "4",
+        "--seed",
+        "0,1",
+        "--lr",
+        "50",
+        "--train-size",
+        "1024",
+        "--epochs",
+        "1",
+        "--eval-size",
+        "100",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("stopping this run"));
+    for seed in [0, 1] {
+        let dir = tmp.path().join(format!("runs/d4-msra-relu-lr50-s{seed}"));
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(s["diverged"], true);
+        let rows = std::fs::read_to_string(dir.join("train.csv"))
+            .unwrap()
+            .lines()
+            .count();
+        assert!(
+            (2..9).contains(&rows),
+            "the logged iterations before the NaN are kept ({rows} lines)"
+        );
+    }
+}

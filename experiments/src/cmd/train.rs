@@ -41,6 +41,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
     }
     let files = data_files(&data_dir)?;
+    let mut shown: Vec<(usize, String)> = vec![];
+    for r in &runs {
+        if !shown.contains(&(r.depth, r.activation.clone())) {
+            shown.push((r.depth, r.activation.clone()));
+            let init = init::by_name(&r.init)?;
+            let net = plain_net(
+                &r.net_config(),
+                init.as_ref(),
+                &mut ChaCha8Rng::seed_from_u64(r.seed),
+            )?;
+            eprint!("{}", crate::summary::render(&net)?);
+        }
+    }
     let mut depths: Vec<usize> = vec![];
     for r in &runs {
         let dir = runs_dir.join(&r.name);
