@@ -94,6 +94,17 @@ fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, panels: &[Panel]) 
     Ok(())
 }
 
+/// A tick label with at most three decimals and no trailing zeros.
+fn tick(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
+}
+
 fn transform(panel: &Panel, y: f64) -> Option<f64> {
     if panel.log_y {
         (y > 0.0 && y.is_finite()).then(|| y.log10())
@@ -162,7 +173,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
                 format!("{v:.2}")
             }
         })
-        .x_label_formatter(&|v| format!("{v:.1}"))
+        .x_label_formatter(&|v| tick(*v))
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(err)?;
