@@ -26,6 +26,8 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Redraw every figure under an output folder from its CSVs, without training.
     Plot(PlotArgs),
+    /// Time a full training step and inference on synthetic data (medians).
+    Bench(crate::cmd::bench::BenchArgs),
 }
 
 /// The rectifier, as typed on the command line.

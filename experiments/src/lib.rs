@@ -18,6 +18,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(a)) => a.net.threads,
         Some(Command::Analyze(a)) => a.net.threads,
         Some(Command::Plot(_)) => 0,
+        Some(Command::Bench(a)) => a.threads,
         None => cli.train.net.threads,
     };
     if threads > 0 {
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(a)) => cmd::train::run(a),
         Some(Command::Analyze(a)) => cmd::analyze::run(a),
         Some(Command::Plot(a)) => cmd::plot::run(a),
+        Some(Command::Bench(a)) => cmd::bench::run(a),
         None => cmd::train::run(cli.train),
     }
 }

@@ -355,3 +355,60 @@ fn a_diverging_run_stops_keeps_its_logs_and_the_grid_goes_on() {
         );
     }
 }
+
+#[test]
+fn bench_prints_one_json_object_with_the_documented_fields() {
+    let o = run(&[
+        "bench",
+        "--depth",
+        "5",
+        "--batch-size",
+        "16",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+        "--json",
+        "--profile",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for key in [
+        "train_images_per_sec",
+        "infer_images_per_sec",
+        "gflops",
+        "peak_rss_mib",
+        "depth",
+        "batch_size",
+        "threads",
+    ] {
+        assert!(v.get(key).is_some(), "bench JSON lacks {key}");
+    }
+    assert_eq!(v["depth"], 5);
+    assert!(v["train_images_per_sec"].as_f64().unwrap() > 0.0);
+    let shares: f64 = v["profile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[1].as_f64().unwrap())
+        .sum();
+    assert!(
+        (shares - 1.0).abs() < 1e-6,
+        "profile shares sum to {shares}"
+    );
+    let kinds: Vec<&str> = v["profile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[0].as_str().unwrap())
+        .collect();
+    for k in [
+        "conv forward",
+        "conv backward-data",
+        "conv backward-weights",
+        "pooling",
+        "optimizer",
+    ] {
+        assert!(kinds.contains(&k), "profile lacks {k}: {kinds:?}");
+    }
+}

@@ -26,9 +26,15 @@ fn stages(c: &mut Criterion) {
         let dy = seeded(&[128, ch, hw, hw], 4).into_dimensionality().unwrap();
         let mut g = c.benchmark_group(format!("conv{ch}x{hw}"));
         g.sample_size(10);
-        g.bench_function("forward", |bch| bch.iter(|| conv2d_forward(x.view(), w.view(), b.view(), geom)));
-        g.bench_function("backward_input", |bch| bch.iter(|| conv2d_backward_input(dy.view(), w.view(), [128, ch, hw, hw], geom)));
-        g.bench_function("backward_weight", |bch| bch.iter(|| conv2d_backward_weight(dy.view(), x.view(), (3, 3), geom)));
+        g.bench_function("forward", |bch| {
+            bch.iter(|| conv2d_forward(x.view(), w.view(), b.view(), geom))
+        });
+        g.bench_function("backward_input", |bch| {
+            bch.iter(|| conv2d_backward_input(dy.view(), w.view(), [128, ch, hw, hw], geom))
+        });
+        g.bench_function("backward_weight", |bch| {
+            bch.iter(|| conv2d_backward_weight(dy.view(), x.view(), (3, 3), geom))
+        });
         g.finish();
     }
 }
@@ -37,13 +43,21 @@ fn stages(c: &mut Criterion) {
 /// tape: forward, then backward to the input, weight and bias.
 fn layer(c: &mut Criterion) {
     let geom = ConvGeom { stride: 1, pad: 1 };
-    let (x, w, b) = (seeded(&[128, 16, 28, 28], 5), seeded(&[16, 16, 3, 3], 6), seeded(&[16], 7));
+    let (x, w, b) = (
+        seeded(&[128, 16, 28, 28], 5),
+        seeded(&[16, 16, 3, 3], 6),
+        seeded(&[16], 7),
+    );
     let mut g = c.benchmark_group("conv_layer_16x28_b128");
     g.sample_size(10);
     g.bench_function("forward_backward", |bch| {
         bch.iter(|| {
             let mut tape = Tape::new();
-            let (xi, wi, bi) = (tape.var(x.clone()), tape.var(w.clone()), tape.var(b.clone()));
+            let (xi, wi, bi) = (
+                tape.var(x.clone()),
+                tape.var(w.clone()),
+                tape.var(b.clone()),
+            );
             let y = tape.conv2d(xi, wi, bi, geom);
             let l = tape.sum(y);
             tape.backward(l)

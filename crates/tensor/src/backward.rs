@@ -1,9 +1,12 @@
 //! Reverse-mode sweep over the tape: every op's backward, in one `match`.
 
 use crate::kernels::{conv, elementwise, loss, pool};
+use crate::profile::{backward_kind, timed};
 use crate::tape::{Node, Saved};
+use crate::Profile;
 use crate::{NodeId, Op, Tape, Tensor};
 use ndarray::{Array, Axis, Ix1, Ix2, Ix4};
+use std::time::Instant;
 
 /// Gradients of one backward pass, indexed by node. Kept for leaves (parameters and
 /// variables) and for nodes passed to [`Tape::backward_retaining`]; intermediate gradients
@@ -11,12 +14,18 @@ use ndarray::{Array, Axis, Ix1, Ix2, Ix4};
 #[derive(Debug, Default)]
 pub struct Grads {
     grads: Vec<Option<Tensor>>,
+    profile: Option<Profile>,
 }
 
 impl Grads {
     /// `∂L/∂node`, if the node takes part in the loss and its gradient was kept.
     pub fn get(&self, id: NodeId) -> Option<&Tensor> {
         self.grads.get(id.0).and_then(|g| g.as_ref())
+    }
+
+    /// Seconds spent in each kind of backward op, if the tape was profiling.
+    pub fn profile(&self) -> Option<&Profile> {
+        self.profile.as_ref()
     }
 
     /// Moves a gradient out of the store.
@@ -55,6 +64,7 @@ impl Tape {
             self.value(out).shape()
         );
         let mut grads: Vec<Option<Tensor>> = vec![None; self.nodes.len()];
+        let mut profile = self.profile.as_ref().map(|_| Profile::default());
         grads[out.0] = Some(seed);
         let mut keep = vec![false; self.nodes.len()];
         for r in retain {
@@ -66,7 +76,12 @@ impl Tape {
                 continue;
             }
             let Some(g) = grads[i].take() else { continue };
-            for (input, gi) in self.input_grads(node, &g) {
+            let t0 = Instant::now();
+            let input_grads = self.input_grads(node, &g, &mut profile);
+            if let (Some(p), Some(kind)) = (profile.as_mut(), backward_kind(&node.op)) {
+                p.add(kind, t0.elapsed().as_secs_f64());
+            }
+            for (input, gi) in input_grads {
                 if self.nodes[input.0].requires_grad {
                     accumulate(&mut grads[input.0], gi);
                 }
@@ -75,7 +90,7 @@ impl Tape {
                 grads[i] = Some(g);
             }
         }
-        Grads { grads }
+        Grads { grads, profile }
     }
 
     fn needs(&self, id: NodeId) -> bool {
@@ -83,7 +98,12 @@ impl Tape {
     }
 
     /// The gradient each input of `node` receives from `g = ∂L/∂node`.
-    fn input_grads(&self, node: &Node, g: &Tensor) -> Vec<(NodeId, Tensor)> {
+    fn input_grads(
+        &self,
+        node: &Node,
+        g: &Tensor,
+        profile: &mut Option<Profile>,
+    ) -> Vec<(NodeId, Tensor)> {
         let v = |id: NodeId| &self.nodes[id.0].value;
         match (&node.op, &node.saved) {
             (Op::Leaf, _) => vec![],
@@ -167,14 +187,15 @@ impl Tape {
                 let mut out = vec![];
                 if self.needs(x) {
                     let dims = [xv.dim().0, xv.dim().1, xv.dim().2, xv.dim().3];
-                    out.push((
-                        x,
-                        conv::conv2d_backward_input(gy, wv, dims, geom).into_dyn(),
-                    ));
+                    let dx = timed(profile.as_mut(), "conv backward-data", || {
+                        conv::conv2d_backward_input(gy, wv, dims, geom)
+                    });
+                    out.push((x, dx.into_dyn()));
                 }
                 if self.needs(w) || self.needs(b) {
-                    let (dw, db) =
-                        conv::conv2d_backward_weight(gy, xv, (wv.dim().2, wv.dim().3), geom);
+                    let (dw, db) = timed(profile.as_mut(), "conv backward-weights", || {
+                        conv::conv2d_backward_weight(gy, xv, (wv.dim().2, wv.dim().3), geom)
+                    });
                     out.push((w, dw.into_dyn()));
                     out.push((b, db.into_dyn()));
                 }

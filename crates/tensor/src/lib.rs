@@ -19,6 +19,7 @@ mod backward;
 mod error;
 pub mod kernels;
 mod op;
+mod profile;
 pub mod shape;
 mod tape;
 #[cfg(any(test, feature = "testing"))]
@@ -27,6 +28,7 @@ pub mod testing;
 pub use backward::Grads;
 pub use error::{Result, TensorError};
 pub use op::Op;
+pub use profile::Profile;
 pub use shape::{ConvGeom, PoolGeom};
 pub use tape::{Mode, NodeId, Tape};
 

@@ -1,10 +1,12 @@
 //! The append-only tape: nodes, handles, and the forward side of every op.
 
 use crate::kernels::{conv, elementwise, loss, pool};
+use crate::profile::{forward_kind, Profile};
 use crate::shape::{assert_same_shape, dims2};
 use crate::{ConvGeom, Op, PoolGeom, Tensor};
 use ndarray::{Array, Ix1, Ix2, Ix4};
 use rand::{Rng, RngCore};
+use std::time::Instant;
 
 /// A handle to a tensor recorded on a [`Tape`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,6 +57,7 @@ pub struct Tape {
     pub(crate) nodes: Vec<Node>,
     mode: Mode,
     params: Vec<(String, NodeId)>,
+    pub(crate) profile: Option<Profile>,
 }
 
 impl Default for Tape {
@@ -75,12 +78,23 @@ impl Tape {
             nodes: Vec::new(),
             mode,
             params: Vec::new(),
+            profile: None,
         }
     }
 
     /// This tape's mode.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// Starts timing every op by kind (see [`Tape::profile`]).
+    pub fn enable_profiling(&mut self) {
+        self.profile = Some(Profile::default());
+    }
+
+    /// Seconds spent in each kind of forward op so far, if profiling.
+    pub fn profile(&self) -> Option<&Profile> {
+        self.profile.as_ref()
     }
 
     /// Number of recorded nodes.
@@ -108,7 +122,11 @@ impl Tape {
         &self.params
     }
 
-    fn push(&mut self, op: Op, value: Tensor, saved: Saved) -> NodeId {
+    /// Records a node whose forward started at `t0`.
+    fn push(&mut self, op: Op, value: Tensor, saved: Saved, t0: Instant) -> NodeId {
+        if let Some(p) = self.profile.as_mut() {
+            p.add(forward_kind(&op), t0.elapsed().as_secs_f64());
+        }
         let train = self.mode == Mode::Train;
         let requires_grad = train && op.inputs().iter().any(|i| self.nodes[i.0].requires_grad);
         let (op, saved) = if train {
@@ -160,36 +178,41 @@ impl Tape {
     /// `a + b` (same shapes).
     #[track_caller]
     pub fn add(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        let t0 = Instant::now();
         assert_same_shape("add", self.v(a), self.v(b));
         let y = self.v(a) + self.v(b);
-        self.push(Op::Add(a, b), y, Saved::Nothing)
+        self.push(Op::Add(a, b), y, Saved::Nothing, t0)
     }
 
     /// `a − b` (same shapes).
     #[track_caller]
     pub fn sub(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        let t0 = Instant::now();
         assert_same_shape("sub", self.v(a), self.v(b));
         let y = self.v(a) - self.v(b);
-        self.push(Op::Sub(a, b), y, Saved::Nothing)
+        self.push(Op::Sub(a, b), y, Saved::Nothing, t0)
     }
 
     /// `a ⊙ b` (same shapes).
     #[track_caller]
     pub fn mul(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        let t0 = Instant::now();
         assert_same_shape("mul", self.v(a), self.v(b));
         let y = self.v(a) * self.v(b);
-        self.push(Op::Mul(a, b), y, Saved::Nothing)
+        self.push(Op::Mul(a, b), y, Saved::Nothing, t0)
     }
 
     /// `s · a`.
     pub fn scale(&mut self, a: NodeId, s: f32) -> NodeId {
+        let t0 = Instant::now();
         let y = self.v(a) * s;
-        self.push(Op::Scale(a, s), y, Saved::Nothing)
+        self.push(Op::Scale(a, s), y, Saved::Nothing, t0)
     }
 
     /// `x + b`, with `b [C]` broadcast over every axis of `x [N, C, ...]` but axis 1.
     #[track_caller]
     pub fn bias_add(&mut self, x: NodeId, b: NodeId) -> NodeId {
+        let t0 = Instant::now();
         let (xv, bv) = (self.v(x), self.v(b));
         assert!(
             xv.ndim() >= 2 && bv.ndim() == 1 && xv.shape()[1] == bv.len(),
@@ -204,12 +227,13 @@ impl Tape {
                 .view()
                 .into_shape_with_order(shape)
                 .expect("bias reshape");
-        self.push(Op::BiasAdd(x, b), y, Saved::Nothing)
+        self.push(Op::BiasAdd(x, b), y, Saved::Nothing, t0)
     }
 
     /// Matrix product `a [m, k] · b [k, n]`.
     #[track_caller]
     pub fn matmul(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        let t0 = Instant::now();
         let ((m, k), (k2, n)) = (dims2("matmul", self.v(a)), dims2("matmul", self.v(b)));
         assert!(k == k2, "matmul: lhs [{m}, {k}] vs rhs [{k2}, {n}]");
         let a2 = self
@@ -223,21 +247,23 @@ impl Tape {
             .into_dimensionality::<Ix2>()
             .expect("rank 2");
         let y = a2.dot(&b2).into_dyn();
-        self.push(Op::MatMul(a, b), y, Saved::Nothing)
+        self.push(Op::MatMul(a, b), y, Saved::Nothing, t0)
     }
 
     /// Matrix transpose.
     #[track_caller]
     pub fn transpose(&mut self, a: NodeId) -> NodeId {
+        let t0 = Instant::now();
         dims2("transpose", self.v(a));
         let y = self.v(a).t().as_standard_layout().into_owned();
-        self.push(Op::Transpose(a), y, Saved::Nothing)
+        self.push(Op::Transpose(a), y, Saved::Nothing, t0)
     }
 
     /// Sum of all elements (a scalar of shape `[]`).
     pub fn sum(&mut self, a: NodeId) -> NodeId {
+        let t0 = Instant::now();
         let y = Array::from_elem(vec![], self.v(a).sum());
-        self.push(Op::Sum(a), y, Saved::Nothing)
+        self.push(Op::Sum(a), y, Saved::Nothing, t0)
     }
 
     /// Mean of all elements, composed as `sum · 1/len`.
@@ -250,6 +276,7 @@ impl Tape {
     /// The same data with a new shape of equal length.
     #[track_caller]
     pub fn reshape(&mut self, a: NodeId, shape: &[usize]) -> NodeId {
+        let t0 = Instant::now();
         let v = self.v(a);
         assert!(
             v.len() == shape.iter().product::<usize>(),
@@ -261,7 +288,7 @@ impl Tape {
             .into_owned()
             .into_shape_with_order(shape.to_vec())
             .expect("reshape");
-        self.push(Op::Reshape(a), y, Saved::Nothing)
+        self.push(Op::Reshape(a), y, Saved::Nothing, t0)
     }
 
     /// `[N, ...] → [N, rest]`.
@@ -273,20 +300,23 @@ impl Tape {
 
     /// The rectifier `max(x, 0)`.
     pub fn relu(&mut self, x: NodeId) -> NodeId {
+        let t0 = Instant::now();
         let y = elementwise::unary_forward::<elementwise::Relu>(self.v(x).view());
-        self.push(Op::Relu(x), y, Saved::Nothing)
+        self.push(Op::Relu(x), y, Saved::Nothing, t0)
     }
 
     /// PReLU (eq. 1) with slopes `a [C]` (channel-wise, along axis 1) or `a [1]` (shared).
     pub fn prelu(&mut self, x: NodeId, a: NodeId) -> NodeId {
+        let t0 = Instant::now();
         let y = elementwise::prelu_forward(self.v(x).view(), self.v(a).view());
-        self.push(Op::Prelu(x, a), y, Saved::Nothing)
+        self.push(Op::Prelu(x, a), y, Saved::Nothing, t0)
     }
 
     /// Convolution of `x [N, C, H, W]` by `w [Co, C, kh, kw]` plus `b [Co]`; output
     /// `[N, Co, Ho, Wo]` with `Ho = conv_out(H, kh, geom)`.
     #[track_caller]
     pub fn conv2d(&mut self, x: NodeId, w: NodeId, b: NodeId, geom: ConvGeom) -> NodeId {
+        let t0 = Instant::now();
         let xv = self.v(x).view().into_dimensionality::<Ix4>();
         let wv = self.v(w).view().into_dimensionality::<Ix4>();
         let bv = self.v(b).view().into_dimensionality::<Ix1>();
@@ -299,22 +329,24 @@ impl Tape {
             );
         };
         let y = conv::conv2d_forward(xv, wv, bv, geom).into_dyn();
-        self.push(Op::Conv2d { x, w, b, geom }, y, Saved::Nothing)
+        self.push(Op::Conv2d { x, w, b, geom }, y, Saved::Nothing, t0)
     }
 
     /// Max-pool of `x [N, C, H, W]` to `[N, C, pool_out(H), pool_out(W)]`.
     #[track_caller]
     pub fn max_pool2d(&mut self, x: NodeId, geom: PoolGeom) -> NodeId {
+        let t0 = Instant::now();
         let Ok(xv) = self.v(x).view().into_dimensionality::<Ix4>() else {
             panic!("max_pool2d: expected NCHW, got {:?}", self.v(x).shape());
         };
         let (y, arg) = pool::max_pool2d_forward(xv, geom);
-        self.push(Op::MaxPool2d(x, geom), y.into_dyn(), Saved::Argmax(arg))
+        self.push(Op::MaxPool2d(x, geom), y.into_dyn(), Saved::Argmax(arg), t0)
     }
 
     /// Mean softmax cross-entropy of `logits [N, K]` against `labels` (a scalar).
     #[track_caller]
     pub fn softmax_cross_entropy(&mut self, logits: NodeId, labels: &[usize]) -> NodeId {
+        let t0 = Instant::now();
         dims2("softmax_cross_entropy", self.v(logits));
         let z = self
             .v(logits)
@@ -327,12 +359,14 @@ impl Tape {
             Op::SoftmaxCrossEntropy(logits),
             Array::from_elem(vec![], l),
             saved,
+            t0,
         )
     }
 
     /// Inverted dropout with drop probability `p`, masks drawn from `rng`; the identity in
     /// evaluation mode.
     pub fn dropout(&mut self, x: NodeId, p: f32, rng: &mut dyn RngCore) -> NodeId {
+        let t0 = Instant::now();
         assert!((0.0..1.0).contains(&p), "dropout: p = {p} outside [0, 1)");
         if self.mode == Mode::Eval || p == 0.0 {
             return x;
@@ -342,7 +376,7 @@ impl Tape {
             .v(x)
             .mapv(|_| if rng.random::<f32>() < p { 0.0 } else { keep });
         let y = self.v(x) * &mask;
-        self.push(Op::Dropout(x), y, Saved::Mask(mask))
+        self.push(Op::Dropout(x), y, Saved::Mask(mask), t0)
     }
 }
 

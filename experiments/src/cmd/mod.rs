@@ -1,5 +1,6 @@
 //! One file per subcommand, each with `run(args) -> anyhow::Result<()>`.
 
 pub mod analyze;
+pub mod bench;
 pub mod plot;
 pub mod train;
