@@ -192,8 +192,41 @@ pub fn conv2d_forward(
     y
 }
 
-/// Gradient with respect to the input: `dx = col2im(Wᵀ · dY)` image by image.
+/// Gradient with respect to the input. For stride 1 and a square kernel this is itself a
+/// convolution, `dx = conv(dY, W′)` with `W′[c, o, i, j] = W[o, c, k−1−i, k−1−j]` and
+/// padding `k−1−pad`: one well-shaped GEMM per image and no scatter. Otherwise
+/// `dx = col2im(Wᵀ · dY)` image by image.
 pub fn conv2d_backward_input(
+    dy: ArrayView4<f32>,
+    w: ArrayView4<f32>,
+    x_dims: [usize; 4],
+    geom: ConvGeom,
+) -> Array4<f32> {
+    let (co, c, kh, kw) = w.dim();
+    if geom.stride == 1 && kh == kw && geom.pad < kh {
+        let [n, xc, h, wd] = x_dims;
+        let d = ConvDims::new("conv2d_backward_input", (xc, h, wd), w.dim(), geom);
+        assert!(
+            dy.dim() == (n, co, d.ho, d.wo),
+            "conv2d_backward_input: dy {:?} vs output [{n}, {co}, {}, {}]",
+            dy.shape(),
+            d.ho,
+            d.wo
+        );
+        let flipped = Array4::from_shape_fn((c, co, kh, kw), |(ci, o, i, j)| {
+            w[[o, ci, kh - 1 - i, kw - 1 - j]]
+        });
+        let full = ConvGeom {
+            stride: 1,
+            pad: kh - 1 - geom.pad,
+        };
+        return conv2d_forward(dy, flipped.view(), Array1::zeros(c).view(), full);
+    }
+    conv2d_backward_input_col2im(dy, w, x_dims, geom)
+}
+
+/// `dx = col2im(Wᵀ · dY)` image by image: any stride, padding and kernel shape.
+fn conv2d_backward_input_col2im(
     dy: ArrayView4<f32>,
     w: ArrayView4<f32>,
     x_dims: [usize; 4],
@@ -317,6 +350,9 @@ mod tests {
         ([2, 4, 8, 8], [5, 4, 1, 1], 2, 1),
         ([1, 3, 5, 4], [2, 3, 5, 4], 1, 0),
         ([9, 2, 5, 5], [3, 2, 3, 3], 3, 2),
+        ([2, 2, 6, 5], [3, 2, 3, 3], 1, 0),
+        ([1, 2, 5, 5], [2, 2, 3, 3], 1, 2),
+        ([3, 4, 4, 6], [2, 4, 1, 1], 1, 0),
     ];
 
     #[test]
