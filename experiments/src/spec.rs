@@ -53,17 +53,9 @@ impl RunSpec {
             depth: self.depth,
             widths: self.widths,
             fc_width: self.fc_width,
-            activation: parse_activation(&self.activation),
+            activation: Activation::parse(&self.activation).unwrap_or(Activation::Relu),
             ..Default::default()
         }
-    }
-}
-
-fn parse_activation(s: &str) -> Activation {
-    match s {
-        "prelu" => Activation::Prelu,
-        "prelu-shared" => Activation::PreluShared,
-        _ => Activation::Relu,
     }
 }
 

@@ -18,6 +18,14 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// Every rectifier, in CLI order.
+    pub const ALL: [Activation; 3] = [Activation::Relu, Activation::Prelu, Activation::PreluShared];
+
+    /// Parses the CLI name (`relu`, `prelu`, `prelu-shared`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
     /// The CLI name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -202,36 +202,6 @@ pub fn conv2d_backward_input(
     x_dims: [usize; 4],
     geom: ConvGeom,
 ) -> Array4<f32> {
-    let (co, c, kh, kw) = w.dim();
-    if geom.stride == 1 && kh == kw && geom.pad < kh {
-        let [n, xc, h, wd] = x_dims;
-        let d = ConvDims::new("conv2d_backward_input", (xc, h, wd), w.dim(), geom);
-        assert!(
-            dy.dim() == (n, co, d.ho, d.wo),
-            "conv2d_backward_input: dy {:?} vs output [{n}, {co}, {}, {}]",
-            dy.shape(),
-            d.ho,
-            d.wo
-        );
-        let flipped = Array4::from_shape_fn((c, co, kh, kw), |(ci, o, i, j)| {
-            w[[o, ci, kh - 1 - i, kw - 1 - j]]
-        });
-        let full = ConvGeom {
-            stride: 1,
-            pad: kh - 1 - geom.pad,
-        };
-        return conv2d_forward(dy, flipped.view(), Array1::zeros(c).view(), full);
-    }
-    conv2d_backward_input_col2im(dy, w, x_dims, geom)
-}
-
-/// `dx = col2im(Wᵀ · dY)` image by image: any stride, padding and kernel shape.
-fn conv2d_backward_input_col2im(
-    dy: ArrayView4<f32>,
-    w: ArrayView4<f32>,
-    x_dims: [usize; 4],
-    geom: ConvGeom,
-) -> Array4<f32> {
     let [n, c, h, wd] = x_dims;
     let d = ConvDims::new("conv2d_backward_input", (c, h, wd), w.dim(), geom);
     assert!(
@@ -242,8 +212,30 @@ fn conv2d_backward_input_col2im(
         d.ho,
         d.wo
     );
+    if geom.stride == 1 && d.kh == d.kw && geom.pad < d.kh {
+        let k = d.kh;
+        let flipped = Array4::from_shape_fn((c, d.co, k, k), |(ci, o, i, j)| {
+            w[[o, ci, k - 1 - i, k - 1 - j]]
+        });
+        let full = ConvGeom {
+            stride: 1,
+            pad: k - 1 - geom.pad,
+        };
+        return conv2d_forward(dy, flipped.view(), Array1::zeros(c).view(), full);
+    }
+    conv2d_backward_input_col2im(dy, w, n, &d)
+}
+
+/// `dx = col2im(Wᵀ · dY)` image by image: any stride, padding and kernel shape.
+fn conv2d_backward_input_col2im(
+    dy: ArrayView4<f32>,
+    w: ArrayView4<f32>,
+    n: usize,
+    d: &ConvDims,
+) -> Array4<f32> {
+    let (c, h, wd) = (d.c, d.h, d.w);
     let (dy, w) = (dy.as_standard_layout(), w.as_standard_layout());
-    let w2t = weight_matrix(&w.view(), &d).t().to_owned();
+    let w2t = weight_matrix(&w.view(), d).t().to_owned();
     let mut dx = Array4::<f32>::zeros((n, c, h, wd));
     dx.axis_iter_mut(Axis(0))
         .into_par_iter()
