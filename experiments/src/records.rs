@@ -55,6 +55,12 @@ pub struct Config {
     pub data: Vec<FileSum>,
     /// Training-set pixel mean and std used to normalise.
     pub normalisation: (f32, f32),
+    /// Worker threads (results do not depend on it).
+    #[serde(default)]
+    pub threads: usize,
+    /// The output folder given.
+    #[serde(default)]
+    pub out: String,
     /// delve's version.
     pub version: String,
 }

@@ -66,6 +66,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             run: r.clone(),
             data: files.clone(),
             normalisation: (data.mean, data.std),
+            threads: rayon::current_num_threads(),
+            out: args.net.out.display().to_string(),
             version: env!("CARGO_PKG_VERSION").into(),
         };
         records::write_json(&dir.join("config.json"), &config)?;
