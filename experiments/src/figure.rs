@@ -168,7 +168,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
         .y_desc(&panel.y_label)
         .y_label_formatter(&|v| {
             if log_y {
-                format!("1e{v:.0}")
+                format!("{:.1e}", 10f64.powf(*v))
             } else {
                 format!("{v:.2}")
             }
