@@ -249,7 +249,7 @@ fn conv2d_backward_input_col2im(
                 general_mat_mul(1.0, &w2t, &dy2, 0.0, dcols);
                 col2im(
                     dcols.as_slice().expect("dcols"),
-                    &d,
+                    d,
                     dxn.as_slice_mut().expect("contiguous dx"),
                 );
             },
