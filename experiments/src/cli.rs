@@ -155,3 +155,12 @@ pub struct PlotArgs {
     #[arg(default_value = "results")]
     pub out: PathBuf,
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}
