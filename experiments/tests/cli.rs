@@ -139,6 +139,36 @@ fn short_training_writes_every_file_and_the_loss_falls() {
 }
 
 #[test]
+fn one_and_two_threads_give_identical_runs() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let go = |out: &Path, threads: &str| {
+        run(&[
+            "--depth",
+            "8",
+            "--train-size",
+            "512",
+            "--epochs",
+            "1",
+            "--eval-size",
+            "100",
+            "--lr",
+            "0.01",
+            "--threads",
+            threads,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    assert!(go(a.path(), "1").status.success());
+    assert!(go(b.path(), "2").status.success());
+    let read = |d: &Path, f: &str| {
+        std::fs::read_to_string(d.join("runs/d8-msra-relu-lr0.01-s0").join(f)).unwrap()
+    };
+    assert_eq!(read(a.path(), "train.csv"), read(b.path(), "train.csv"));
+    assert_eq!(read(a.path(), "eval.csv"), read(b.path(), "eval.csv"));
+}
+
+#[test]
 fn same_seed_same_numbers() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let go = |out: &Path| {
