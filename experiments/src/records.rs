@@ -37,6 +37,44 @@ pub struct EvalRow {
     pub test_error: f64,
 }
 
+/// One row of `slopes.csv` (PReLU runs only): one PReLU layer's slopes at one moment.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SlopeRow {
+    /// Iterations completed.
+    pub iteration: usize,
+    /// Epochs completed.
+    pub epoch: f64,
+    /// The PReLU layer (`stage2.act3`).
+    pub layer: String,
+    /// Mean slope over its channels (the one slope when channel-shared).
+    pub mean: f64,
+    /// Smallest slope.
+    pub min: f64,
+    /// Largest slope.
+    pub max: f64,
+}
+
+impl SlopeRow {
+    /// A row per PReLU layer of `net`, in layer order.
+    pub fn of(net: &layers::Sequential, iteration: usize, epoch: f64) -> Vec<SlopeRow> {
+        net.params()
+            .iter()
+            .filter(|p| p.kind == layers::ParamKind::PreluSlope)
+            .map(|p| {
+                let v: Vec<f64> = p.value.iter().map(|&a| a as f64).collect();
+                SlopeRow {
+                    iteration,
+                    epoch,
+                    layer: p.name.trim_end_matches(".slope").to_string(),
+                    mean: v.iter().sum::<f64>() / v.len().max(1) as f64,
+                    min: v.iter().copied().fold(f64::INFINITY, f64::min),
+                    max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                }
+            })
+            .collect()
+    }
+}
+
 /// One data file and its SHA-256.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct FileSum {

@@ -442,3 +442,67 @@ fn bench_prints_one_json_object_with_the_documented_fields() {
         assert!(kinds.contains(&k), "profile lacks {k}: {kinds:?}");
     }
 }
+
+#[test]
+fn prelu_runs_log_their_slopes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "--depth",
+        "5",
+        "--activation",
+        "prelu",
+        "--init",
+        "msra:a=auto",
+        "--train-size",
+        "512",
+        "--epochs",
+        "1",
+        "--eval-size",
+        "100",
+        "--eval-every",
+        "0.5",
+        "--lr",
+        "0.01",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(
+        tmp.path()
+            .join("runs/d5-msra_a-auto-prelu-lr0.01-s0/slopes.csv"),
+    )
+    .unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("iteration,epoch,layer,mean,min,max"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // 4 PReLU layers (2 conv + 2 fc) at iterations 0, 2 and 4.
+    assert_eq!(rows.len(), 4 * 3);
+    assert_eq!(rows[0][2], "stage1.act1");
+    assert!(
+        rows[..4]
+            .iter()
+            .all(|r| r[3] == "0.25" && r[4] == "0.25" && r[5] == "0.25"),
+        "slopes start at 0.25"
+    );
+    assert!(
+        rows[8..].iter().any(|r| r[3] != "0.25"),
+        "slopes are learned"
+    );
+    // ReLU runs write no slopes.csv.
+    let tmp2 = tempfile::tempdir().unwrap();
+    assert!(run(&[
+        "--depth",
+        "4",
+        "--train-size",
+        "256",
+        "--epochs",
+        "1",
+        "--eval-size",
+        "50",
+        "--out",
+        tmp2.path().to_str().unwrap()
+    ])
+    .status
+    .success());
+    assert!(!tmp2.path().join("runs/d4-msra-relu-s0/slopes.csv").exists());
+}

@@ -2,7 +2,7 @@
 
 use crate::cli::TrainArgs;
 use crate::data::{split_file, Dataset};
-use crate::records::{self, Config, EvalRow, FileSum, Summary, TrainRow};
+use crate::records::{self, Config, EvalRow, FileSum, SlopeRow, Summary, TrainRow};
 use crate::spec::{self, RunSpec};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -214,6 +214,22 @@ pub fn train_one(r: &RunSpec, data: &Dataset, dir: &Path) -> Result<Summary> {
             .expect("template")
             .progress_chars("=> "),
     );
+    // PReLU runs also log every layer's slopes, at each evaluation.
+    let mut slopes_csv = if SlopeRow::of(&net, 0, 0.0).is_empty() {
+        None
+    } else {
+        Some(csv::Writer::from_path(dir.join("slopes.csv")).context("writing slopes.csv")?)
+    };
+    let mut log_slopes = |net: &Sequential, it: usize| -> Result<()> {
+        if let Some(w) = slopes_csv.as_mut() {
+            for row in SlopeRow::of(net, it, it as f64 / per_epoch as f64) {
+                w.serialize(row)?;
+            }
+            w.flush()?;
+        }
+        Ok(())
+    };
+    log_slopes(&net, 0)?;
     let mut last_eval = eval_at(0, &net, &mut evals, &mut eval_csv)?;
     let mut shuffle = ChaCha8Rng::seed_from_u64(r.seed);
     shuffle.set_stream(1);
@@ -262,6 +278,7 @@ pub fn train_one(r: &RunSpec, data: &Dataset, dir: &Path) -> Result<Summary> {
         if it % eval_period == 0 || it == total {
             train_csv.flush()?;
             last_eval = eval_at(it, &net, &mut evals, &mut eval_csv)?;
+            log_slopes(&net, it)?;
             if bar.is_hidden() {
                 eprintln!(
                     "{} it {it}/{total} epoch {:.2} loss {loss:.4} test error {:.4}",
