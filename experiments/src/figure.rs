@@ -52,20 +52,26 @@ pub struct Panel {
     pub hlines: Vec<(f64, String)>,
 }
 
-/// Colours: MSRA red and Xavier blue as in the paper's figures, then a palette.
+/// The k-th colour of a palette for runs that share an initializer.
+pub fn palette(k: usize) -> RGBColor {
+    [
+        RGBColor(214, 39, 40),
+        RGBColor(31, 119, 180),
+        RGBColor(44, 160, 44),
+        RGBColor(255, 127, 14),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(23, 190, 207),
+    ][k % 8]
+}
+
+/// Colours: MSRA red and Xavier blue as in the paper's figures, then the palette.
 pub fn color_for(init: &str, k: usize) -> RGBColor {
-    let name = init.split(':').next().unwrap_or(init);
-    match name {
-        "msra" if !init.contains(':') => RGBColor(214, 39, 40),
-        "xavier" if !init.contains(':') => RGBColor(31, 119, 180),
-        _ => [
-            RGBColor(44, 160, 44),
-            RGBColor(255, 127, 14),
-            RGBColor(148, 103, 189),
-            RGBColor(140, 86, 75),
-            RGBColor(227, 119, 194),
-            RGBColor(23, 190, 207),
-        ][k % 6],
+    match init {
+        "msra" => palette(0),
+        "xavier" => palette(1),
+        _ => palette(2 + k % 6),
     }
 }
 

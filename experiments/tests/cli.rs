@@ -506,3 +506,59 @@ fn prelu_runs_log_their_slopes() {
     .success());
     assert!(!tmp2.path().join("runs/d4-msra-relu-s0/slopes.csv").exists());
 }
+
+#[test]
+fn relu_and_both_prelus_are_compared_and_their_slopes_drawn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    for act in ["relu", "prelu", "prelu-shared"] {
+        let o = run(&[
+            "--depth",
+            "5",
+            "--activation",
+            act,
+            "--train-size",
+            "256",
+            "--epochs",
+            "1",
+            "--eval-size",
+            "50",
+            "--lr",
+            "0.01",
+            "--out",
+            out,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let md = std::fs::read_to_string(tmp.path().join("compare-d5-msra-s0.md")).unwrap();
+    assert_eq!(
+        md.lines().count(),
+        2 + 3,
+        "header, rule and one row per rectifier:\n{md}"
+    );
+    for act in ["| relu |", "| prelu |", "| prelu-shared |"] {
+        assert!(md.contains(act), "{act} missing from\n{md}");
+    }
+    let csv = std::fs::read_to_string(tmp.path().join("compare-d5-msra-s0.csv")).unwrap();
+    assert_eq!(
+        csv.lines().next(),
+        Some("activation,run,final_test_error,best_test_error,final_train_loss")
+    );
+    for run in ["d5-msra-prelu-lr0.01-s0", "d5-msra-prelu-shared-lr0.01-s0"] {
+        assert!(
+            tmp.path().join(format!("slopes-{run}.png")).exists(),
+            "no slopes figure for {run}"
+        );
+    }
+    assert!(!tmp
+        .path()
+        .join("slopes-d5-msra-relu-lr0.01-s0.png")
+        .exists());
+    // The table in Table 1's layout is printed by `plot`.
+    let o = run(&["plot", out]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("channel-shared") && stdout.contains("stage1.act1"),
+        "{stdout}"
+    );
+}

@@ -3,4 +3,5 @@
 pub mod analyze;
 pub mod bench;
 pub mod plot;
+pub mod prelu;
 pub mod train;

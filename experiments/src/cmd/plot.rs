@@ -1,8 +1,8 @@
 //! `experiments plot`: every figure redrawn from the CSVs under an output folder.
 
 use crate::cli::PlotArgs;
-use crate::figure::{self, color_for, Panel, Series, Stroke};
-use crate::records::{read_csv, read_json, Config, EvalRow, TrainRow};
+use crate::figure::{self, color_for, palette, Panel, Series, Stroke};
+use crate::records::{read_csv, read_json, Config, EvalRow, SlopeRow, TrainRow};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -14,6 +14,8 @@ pub struct RunData {
     pub train: Vec<TrainRow>,
     /// `eval.csv`.
     pub eval: Vec<EvalRow>,
+    /// `slopes.csv`, for PReLU runs (empty otherwise).
+    pub slopes: Vec<SlopeRow>,
 }
 
 /// Every run under `<out>/runs/`, sorted by name.
@@ -32,6 +34,10 @@ pub fn load_runs(out: &Path) -> Result<Vec<RunData>> {
                 config: read_json(&p.join("config.json"))?,
                 train: read_csv(&p.join("train.csv"))?,
                 eval: read_csv(&p.join("eval.csv"))?,
+                slopes: match p.join("slopes.csv") {
+                    f if f.exists() => read_csv(&f)?,
+                    _ => vec![],
+                },
             })
         })
         .collect()
@@ -69,6 +75,10 @@ pub fn draw_depth(out: &Path, depth: usize) -> Result<Vec<PathBuf>> {
     if runs.is_empty() {
         bail!("no runs of depth {depth} under {}", out.display());
     }
+    let mut inits: Vec<&str> = runs.iter().map(|r| r.config.run.init.as_str()).collect();
+    inits.sort_unstable();
+    inits.dedup();
+    let inits_distinct = inits.len() == runs.len();
     let series = |f: &dyn Fn(&RunData) -> Vec<(f64, f64)>,
                   stroke: Stroke,
                   with_label: bool|
@@ -77,7 +87,11 @@ pub fn draw_depth(out: &Path, depth: usize) -> Result<Vec<PathBuf>> {
             .enumerate()
             .map(|(k, r)| Series {
                 label: if with_label { label(r) } else { String::new() },
-                color: color_for(&r.config.run.init, k),
+                color: if inits_distinct {
+                    color_for(&r.config.run.init, k)
+                } else {
+                    palette(k)
+                },
                 points: f(r),
                 stroke,
             })
@@ -168,6 +182,9 @@ pub fn run(args: PlotArgs) -> Result<()> {
         for p in draw_depth(&args.out, d)? {
             eprintln!("wrote {}", p.display());
         }
+    }
+    for p in crate::cmd::prelu::report(&args.out)? {
+        eprintln!("wrote {}", p.display());
     }
     Ok(())
 }

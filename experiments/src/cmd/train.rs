@@ -96,6 +96,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
             eprintln!("wrote {}", path.display());
         }
     }
+    for path in crate::cmd::prelu::report(&args.net.out)? {
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
 }
 

@@ -1,0 +1,187 @@
+//! PReLU results from the CSVs: the learned slopes per layer (the analogue of the paper's
+//! Table 1) and ReLU against channel-shared and channel-wise PReLU (Table 2).
+
+use crate::cmd::plot::{load_runs, RunData};
+use crate::figure::{self, palette, Panel, Series, Stroke};
+use crate::records::SlopeRow;
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The slopes of a run's PReLU layers at its last logged iteration, in layer order.
+pub fn final_slopes(r: &RunData) -> Vec<&SlopeRow> {
+    let last = r.slopes.iter().map(|s| s.iteration).max().unwrap_or(0);
+    r.slopes.iter().filter(|s| s.iteration == last).collect()
+}
+
+/// Whether two runs differ only in their rectifier.
+fn same_but_activation(a: &RunData, b: &RunData) -> bool {
+    let (x, y) = (&a.config.run, &b.config.run);
+    (x.depth, &x.init, x.lr, x.seed, x.epochs, x.widths)
+        == (y.depth, &y.init, y.lr, y.seed, y.epochs, y.widths)
+        && x.activation != y.activation
+}
+
+/// One row of `compare-<run group>.csv`.
+#[derive(Debug, Serialize)]
+pub struct CompareRow {
+    /// `relu`, `prelu` or `prelu-shared`.
+    pub activation: String,
+    /// Run name.
+    pub run: String,
+    /// Test error at the end.
+    pub final_test_error: f64,
+    /// Lowest test error seen.
+    pub best_test_error: f64,
+    /// Mean training loss of the last 50 iterations.
+    pub final_train_loss: f64,
+}
+
+fn compare_row(r: &RunData) -> CompareRow {
+    let tail = &r.train[r.train.len().saturating_sub(50)..];
+    CompareRow {
+        activation: r.config.run.activation.clone(),
+        run: r.config.run.name.clone(),
+        final_test_error: r.eval.last().map(|e| e.test_error).unwrap_or(f64::NAN),
+        best_test_error: r
+            .eval
+            .iter()
+            .map(|e| e.test_error)
+            .fold(f64::INFINITY, f64::min),
+        final_train_loss: tail.iter().map(|t| t.loss as f64).sum::<f64>()
+            / tail.len().max(1) as f64,
+    }
+}
+
+/// Writes `slopes-<run>.png` for every PReLU run (with its channel-shared or channel-wise
+/// twin beside it when that ran too), prints the slopes in Table 1's layout, and writes
+/// `compare-<run>.csv` and `.md` for every group of runs that differ only in the rectifier.
+pub fn report(out: &Path) -> Result<Vec<PathBuf>> {
+    let runs = load_runs(out)?;
+    let mut written = vec![];
+    for r in runs.iter().filter(|r| !r.slopes.is_empty()) {
+        let twins: Vec<&RunData> = runs
+            .iter()
+            .filter(|t| !t.slopes.is_empty() && same_but_activation(r, t))
+            .collect();
+        let mut panel = Panel {
+            title: format!("{}: learned PReLU slopes", r.config.run.name),
+            x_label: "PReLU layer".into(),
+            y_label: "slope a".into(),
+            ..Default::default()
+        };
+        let mut table = String::new();
+        writeln!(
+            table,
+            "{:<14} {:>14} {:>14} {:>9} {:>9}",
+            "layer", "channel-shared", "channel-wise", "min", "max"
+        )?;
+        for (k, run) in std::iter::once(r).chain(twins.iter().copied()).enumerate() {
+            let rows = final_slopes(run);
+            let pts = |f: fn(&SlopeRow) -> f64| {
+                rows.iter()
+                    .enumerate()
+                    .map(|(i, s)| ((i + 1) as f64, f(s)))
+                    .collect()
+            };
+            let act = &run.config.run.activation;
+            panel.series.push(Series {
+                label: format!("{act} (mean)"),
+                color: palette(k),
+                points: pts(|s| s.mean),
+                stroke: Stroke::Solid,
+            });
+            if act == "prelu" {
+                panel.series.push(Series {
+                    label: format!("{act} min, max"),
+                    color: palette(k),
+                    points: pts(|s| s.min),
+                    stroke: Stroke::Markers,
+                });
+                panel.series.push(Series {
+                    label: String::new(),
+                    color: palette(k),
+                    points: pts(|s| s.max),
+                    stroke: Stroke::Markers,
+                });
+            }
+        }
+        let shared = std::iter::once(r)
+            .chain(twins.iter().copied())
+            .find(|x| x.config.run.activation == "prelu-shared")
+            .map(final_slopes);
+        let wise = std::iter::once(r)
+            .chain(twins.iter().copied())
+            .find(|x| x.config.run.activation == "prelu")
+            .map(final_slopes);
+        let n = shared
+            .as_ref()
+            .or(wise.as_ref())
+            .map(|v| v.len())
+            .unwrap_or(0);
+        for i in 0..n {
+            let layer = shared
+                .as_ref()
+                .or(wise.as_ref())
+                .map(|v| v[i].layer.clone())
+                .unwrap_or_default();
+            let s = shared
+                .as_ref()
+                .map(|v| format!("{:.3}", v[i].mean))
+                .unwrap_or_else(|| "-".into());
+            let (w, lo, hi) = wise
+                .as_ref()
+                .map(|v| {
+                    (
+                        format!("{:.3}", v[i].mean),
+                        format!("{:.3}", v[i].min),
+                        format!("{:.3}", v[i].max),
+                    )
+                })
+                .unwrap_or(("-".into(), "-".into(), "-".into()));
+            writeln!(table, "{layer:<14} {s:>14} {w:>14} {lo:>9} {hi:>9}")?;
+        }
+        println!(
+            "\n{}: learned slopes at the end of training\n{table}",
+            r.config.run.name
+        );
+        let png = out.join(format!("slopes-{}.png", r.config.run.name));
+        figure::draw(&png, &[panel], (900, 520))?;
+        written.push(png);
+    }
+    // Table 2: groups of runs that differ only in the rectifier, each group written once.
+    for (i, r) in runs.iter().enumerate() {
+        let group: Vec<&RunData> = std::iter::once(r)
+            .chain(runs.iter().filter(|t| same_but_activation(r, t)))
+            .collect();
+        if group.len() < 2 || runs[..i].iter().any(|p| same_but_activation(p, r)) {
+            continue;
+        }
+        let stem = format!(
+            "compare-d{}-{}-s{}",
+            r.config.run.depth,
+            crate::spec::slug(&r.config.run.init),
+            r.config.run.seed
+        );
+        let csv_path = out.join(format!("{stem}.csv"));
+        let mut w = csv::Writer::from_path(&csv_path)
+            .with_context(|| format!("writing {}", csv_path.display()))?;
+        let mut md = String::from("| activation | final test error | best test error | final training loss |\n|---|---|---|---|\n");
+        for g in &group {
+            let row = compare_row(g);
+            writeln!(
+                md,
+                "| {} | {:.4} | {:.4} | {:.4} |",
+                row.activation, row.final_test_error, row.best_test_error, row.final_train_loss
+            )?;
+            w.serialize(row)?;
+        }
+        w.flush()?;
+        let md_path = out.join(format!("{stem}.md"));
+        std::fs::write(&md_path, &md).with_context(|| format!("writing {}", md_path.display()))?;
+        println!("\n{stem}\n{md}");
+        written.extend([csv_path, md_path]);
+    }
+    Ok(written)
+}
