@@ -138,13 +138,15 @@ fn short_training_writes_every_file_and_the_loss_falls() {
     assert!(tmp.path().join("depth-6.png").exists());
 }
 
-#[test]
-fn one_and_two_threads_give_identical_runs() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let go = |out: &Path, threads: &str| {
-        run(&[
+/// Trains the same short run into two fresh folders with the given thread counts and
+/// asserts that the CSVs are identical, bit for bit.
+fn assert_identical_runs(depth: &str, threads: [&str; 2]) {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    for (dir, t) in dirs.iter().zip(threads) {
+        let out = dir.path().to_str().unwrap();
+        let o = run(&[
             "--depth",
-            "8",
+            depth,
             "--train-size",
             "512",
             "--epochs",
@@ -154,46 +156,31 @@ fn one_and_two_threads_give_identical_runs() {
             "--lr",
             "0.01",
             "--threads",
-            threads,
+            t,
             "--out",
-            out.to_str().unwrap(),
-        ])
-    };
-    assert!(go(a.path(), "1").status.success());
-    assert!(go(b.path(), "2").status.success());
-    let read = |d: &Path, f: &str| {
-        std::fs::read_to_string(d.join("runs/d8-msra-relu-lr0.01-s0").join(f)).unwrap()
-    };
-    assert_eq!(read(a.path(), "train.csv"), read(b.path(), "train.csv"));
-    assert_eq!(read(a.path(), "eval.csv"), read(b.path(), "eval.csv"));
+            out,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let run_dir = format!("runs/d{depth}-msra-relu-lr0.01-s0");
+    let read = |d: &Path, f: &str| std::fs::read_to_string(d.join(&run_dir).join(f)).unwrap();
+    for f in ["train.csv", "eval.csv"] {
+        assert_eq!(
+            read(dirs[0].path(), f),
+            read(dirs[1].path(), f),
+            "{f} differs"
+        );
+    }
+}
+
+#[test]
+fn one_and_two_threads_give_identical_runs() {
+    assert_identical_runs("8", ["1", "2"]);
 }
 
 #[test]
 fn same_seed_same_numbers() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let go = |out: &Path| {
-        run(&[
-            "--depth",
-            "4",
-            "--train-size",
-            "512",
-            "--epochs",
-            "1",
-            "--eval-size",
-            "100",
-            "--lr",
-            "0.01",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-    };
-    assert!(go(a.path()).status.success());
-    assert!(go(b.path()).status.success());
-    let read = |d: &Path, f: &str| {
-        std::fs::read_to_string(d.join("runs/d4-msra-relu-lr0.01-s0").join(f)).unwrap()
-    };
-    assert_eq!(read(a.path(), "train.csv"), read(b.path(), "train.csv"));
-    assert_eq!(read(a.path(), "eval.csv"), read(b.path(), "eval.csv"));
+    assert_identical_runs("4", ["0", "0"]);
 }
 
 #[test]
