@@ -142,10 +142,13 @@ pub fn report(out: &Path) -> Result<Vec<PathBuf>> {
                 .unwrap_or(("-".into(), "-".into(), "-".into()));
             writeln!(table, "{layer:<14} {s:>14} {w:>14} {lo:>9} {hi:>9}")?;
         }
-        println!(
-            "\n{}: learned slopes at the end of training\n{table}",
-            r.config.run.name
-        );
+        // The table already has a column per twin: print it once per pair, not per run.
+        if twins.iter().all(|t| t.config.run.name > r.config.run.name) {
+            println!(
+                "\n{}: learned slopes at the end of training\n{table}",
+                r.config.run.name
+            );
+        }
         let png = out.join(format!("slopes-{}.png", r.config.run.name));
         figure::draw(&png, &[panel], (900, 520))?;
         written.push(png);
