@@ -26,6 +26,8 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Redraw every figure under an output folder from its CSVs, without training.
     Plot(PlotArgs),
+    /// Write a run's trained weights as safetensors (names, shapes, F32), for other tools.
+    Export(crate::cmd::export::ExportArgs),
     /// Time a full training step and inference on synthetic data (medians).
     Bench(crate::cmd::bench::BenchArgs),
 }
@@ -130,8 +132,14 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub train_size: usize,
     /// Replace runs of the same name already in the output folder.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,
+    /// Continue each run of the grid from its last checkpoint; skip runs already complete.
+    #[arg(long)]
+    pub resume: bool,
+    /// Also checkpoint every this many iterations (0: only at the end of each epoch).
+    #[arg(long, default_value_t = 0)]
+    pub checkpoint_every: usize,
 }
 
 /// Flags of `analyze`.

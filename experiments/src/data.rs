@@ -100,16 +100,21 @@ pub fn read_idx(path: &Path, ndims: usize) -> Result<Idx, DataError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+    decode_idx(&raw, ndims, path)
+}
+
+/// Decodes an IDX file's bytes, gzipped or not (`path` only names it in errors).
+/// Never panics, whatever the bytes (fuzzed by `fuzz/fuzz_targets/idx.rs`).
+pub fn decode_idx(raw: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataError> {
+    if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        GzDecoder::new(&raw[..])
+        GzDecoder::new(raw)
             .read_to_end(&mut out)
             .map_err(|e| invalid(path, format!("corrupt gzip data: {e}")))?;
-        out
+        parse_idx(&out, ndims, path)
     } else {
-        raw
-    };
-    parse_idx(&bytes, ndims, path)
+        parse_idx(raw, ndims, path)
+    }
 }
 
 /// The file of a split (`train` or `t10k`), gzipped or not.

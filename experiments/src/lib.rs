@@ -1,11 +1,14 @@
 //! The depth experiment of He et al. (2015) on Fashion-MNIST: data loading, the training
 //! grid, the variance analysis at initialization, and the figures.
 
+pub mod checkpoint;
 pub mod cli;
 pub mod cmd;
 pub mod data;
 pub mod figure;
+pub mod fuzzing;
 pub mod records;
+pub mod run_folder;
 pub mod spec;
 pub mod summary;
 
@@ -17,7 +20,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let threads = match &cli.command {
         Some(Command::Train(a)) => a.net.threads,
         Some(Command::Analyze(a)) => a.net.threads,
-        Some(Command::Plot(_)) => 0,
+        Some(Command::Plot(_)) | Some(Command::Export(_)) => 0,
         Some(Command::Bench(a)) => a.threads,
         None => cli.train.net.threads,
     };
@@ -30,6 +33,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(a)) => cmd::train::run(a),
         Some(Command::Analyze(a)) => cmd::analyze::run(a),
         Some(Command::Plot(a)) => cmd::plot::run(a),
+        Some(Command::Export(a)) => cmd::export::run(a),
         Some(Command::Bench(a)) => cmd::bench::run(a),
         None => cmd::train::run(cli.train),
     }

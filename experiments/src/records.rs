@@ -132,12 +132,36 @@ pub struct Summary {
     pub grad_norm_first_median: f64,
 }
 
-/// Writes `value` as pretty JSON to `path`.
+/// Writes `value` as pretty JSON to `path`, atomically (a crash leaves the old file).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let f = File::create(path).with_context(|| format!("writing {}", path.display()))?;
-    serde_json::to_writer_pretty(&f, value)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    crate::checkpoint::write_atomic(path, &bytes)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Keeps the header and the complete rows of a CSV log whose first field, the iteration,
+/// is at most `iteration`: what a resumed run continues from. Rows written after the last
+/// checkpoint, and a row cut short by a crash, are dropped. Rewritten atomically.
+pub fn truncate_log(path: &Path, iteration: usize) -> Result<()> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut kept: Vec<u8> = vec![];
+    for (i, line) in text.split_inclusive(|&b| b == b'\n').enumerate() {
+        if !line.ends_with(b"\n") {
+            break;
+        }
+        let first = line.split(|&b| b == b',').next().unwrap_or_default();
+        let keep = i == 0
+            || std::str::from_utf8(first)
+                .ok()
+                .and_then(|f| f.trim().parse::<usize>().ok())
+                .is_some_and(|it| it <= iteration);
+        if keep {
+            kept.extend_from_slice(line);
+        }
+    }
+    crate::checkpoint::write_atomic(path, &kept)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads JSON from `path`.

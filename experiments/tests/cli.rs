@@ -139,7 +139,7 @@ fn short_training_writes_every_file_and_the_loss_falls() {
 }
 
 /// Trains the same short run into two fresh folders with the given thread counts and
-/// asserts that the CSVs are identical, bit for bit.
+/// asserts that the CSVs and the final weights are identical, bit for bit.
 fn assert_identical_runs(depth: &str, threads: [&str; 2]) {
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     for (dir, t) in dirs.iter().zip(threads) {
@@ -171,6 +171,14 @@ fn assert_identical_runs(depth: &str, threads: [&str; 2]) {
             "{f} differs"
         );
     }
+    let weights = |d: &Path| {
+        let path = d.join(&run_dir).join(experiments::checkpoint::FILE);
+        let ck = experiments::checkpoint::Checkpoint::read(&path).unwrap();
+        (ck.params, ck.velocity)
+    };
+    let (a, b) = (weights(dirs[0].path()), weights(dirs[1].path()));
+    assert!(!a.0.is_empty());
+    assert_eq!(a, b, "final weights or momentum differ");
 }
 
 #[test]

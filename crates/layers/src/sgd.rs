@@ -38,6 +38,11 @@ impl Sgd {
         &self.velocity
     }
 
+    /// Replaces the momentum buffers (from a checkpoint); empty means "before the first step".
+    pub fn restore_velocity(&mut self, velocity: Vec<Tensor>) {
+        self.velocity = velocity;
+    }
+
     /// Updates every parameter of `net` from the gradients of the tape's parameter nodes.
     /// A parameter the loss does not reach gets a zero gradient (weight decay still acts).
     pub fn step(&mut self, net: &mut Sequential, tape: &Tape, grads: &Grads) {

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod bench;
+pub mod export;
 pub mod plot;
 pub mod prelu;
 pub mod train;

@@ -1,8 +1,10 @@
 //! `experiments train`: the grid of training runs, each writing its CSVs and JSON.
 
+use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::cli::TrainArgs;
 use crate::data::{split_file, Dataset};
 use crate::records::{self, Config, EvalRow, FileSum, SlopeRow, Summary, TrainRow};
+use crate::run_folder::{Logs, RunState};
 use crate::spec::{self, RunSpec};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,6 +13,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tensor::{Mode, Tape};
 
@@ -20,27 +23,76 @@ pub const CHANCE_LOSS: f64 = std::f64::consts::LN_10;
 /// Test images per evaluation batch.
 const EVAL_BATCH: usize = 200;
 
-/// Runs the grid. Every flag is validated, the data loaded and every run folder checked
-/// before the first step, so bad input costs nothing.
+/// Ctrl-C was pressed: the current step finishes, a checkpoint is written, and the
+/// program exits with code 130.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// The grid stopped at Ctrl-C after saving a checkpoint (the binary exits with 130).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: {run} saved at iteration {iteration}; continue with --resume")]
+pub struct Interrupted {
+    /// The run that was training.
+    pub run: String,
+    /// Its last completed step, now in its checkpoint.
+    pub iteration: usize,
+}
+
+/// The first Ctrl-C asks the training loop to checkpoint and stop; a second quits at once
+/// (checkpoints are written atomically, so that loses at most the current epoch).
+fn catch_interrupt() {
+    let handler = || {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again quits now)"
+        );
+    };
+    // Fails only if a handler is already installed (a second grid in one process): keep it.
+    let _ = ctrlc::set_handler(handler);
+}
+
+/// What to do with one run of the grid, decided before anything trains.
+enum Plan {
+    Fresh,
+    Resume(Box<Checkpoint>),
+    Skip,
+}
+
+/// Runs the grid. Every flag is validated, the data loaded, every run folder and
+/// checkpoint checked before the first step, so bad input costs nothing.
 pub fn run(args: TrainArgs) -> Result<()> {
     let runs = spec::expand(&args)?;
     let data_dir = spec::data_dir(&args.net.data);
     let data = Dataset::load(&data_dir).context("loading the data (see --data)")?;
+    let files = data_files(&data_dir)?;
     let runs_dir = args.net.out.join("runs");
     std::fs::create_dir_all(&runs_dir)
         .with_context(|| format!("creating output folder {}", runs_dir.display()))?;
+    let mut plans = vec![];
     for r in &runs {
         let dir = runs_dir.join(&r.name);
-        if dir.exists()
-            && std::fs::read_dir(&dir)
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(true)
-            && !args.overwrite
-        {
-            bail!("{} already holds run `{}`: pass --overwrite to replace it, or choose another --out", args.net.out.display(), r.name);
-        }
+        let plan = match RunState::of(&dir) {
+            RunState::Absent => Plan::Fresh,
+            _ if args.overwrite => Plan::Fresh,
+            RunState::Complete if args.resume => Plan::Skip,
+            RunState::Started if args.resume => Plan::Fresh,
+            RunState::Partial if args.resume => {
+                let path = dir.join(checkpoint::FILE);
+                let ck = Checkpoint::read(&path)?;
+                if let Some(difference) = ck.difference(r, &files) {
+                    return Err(CheckpointError::Mismatch { path, difference }.into());
+                }
+                Plan::Resume(Box::new(ck))
+            }
+            _ => bail!(
+                "{} already holds run `{}`: pass --resume to continue it, --overwrite to replace it, or choose another --out",
+                args.net.out.display(),
+                r.name
+            ),
+        };
+        plans.push(plan);
     }
-    let files = data_files(&data_dir)?;
     let mut shown: Vec<(usize, String)> = vec![];
     for r in &runs {
         if !shown.contains(&(r.depth, r.activation.clone())) {
@@ -54,24 +106,42 @@ pub fn run(args: TrainArgs) -> Result<()> {
             eprint!("{}", crate::summary::render(&net)?);
         }
     }
+    catch_interrupt();
     let mut depths: Vec<usize> = vec![];
-    for r in &runs {
+    for (r, plan) in runs.iter().zip(plans) {
         let dir = runs_dir.join(&r.name);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .with_context(|| format!("replacing {}", dir.display()))?;
+        if !depths.contains(&r.depth) {
+            depths.push(r.depth);
         }
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let config = Config {
-            run: r.clone(),
-            data: files.clone(),
-            normalisation: (data.mean, data.std),
-            threads: rayon::current_num_threads(),
-            out: args.net.out.display().to_string(),
-            version: env!("CARGO_PKG_VERSION").into(),
+        let resume = match plan {
+            Plan::Skip => {
+                eprintln!("{}: already complete, skipped", r.name);
+                continue;
+            }
+            Plan::Resume(ck) => {
+                eprintln!("{}: resuming at iteration {}", r.name, ck.iteration);
+                Some(*ck)
+            }
+            Plan::Fresh => {
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir)
+                        .with_context(|| format!("replacing {}", dir.display()))?;
+                }
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                let config = Config {
+                    run: r.clone(),
+                    data: files.clone(),
+                    normalisation: (data.mean, data.std),
+                    threads: rayon::current_num_threads(),
+                    out: args.net.out.display().to_string(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                };
+                records::write_json(&dir.join("config.json"), &config)?;
+                None
+            }
         };
-        records::write_json(&dir.join("config.json"), &config)?;
-        let summary = train_one(r, &data, &dir)?;
+        let summary = train_one(r, &data, &dir, &files, resume, args.checkpoint_every)?;
         records::write_json(&dir.join("summary.json"), &summary)?;
         eprintln!(
             "{}: test error {:.4} (best {:.4}), train loss {:.4}{}{}, {:.0} img/s",
@@ -87,9 +157,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
             if summary.diverged { ", DIVERGED" } else { "" },
             summary.train_images_per_sec
         );
-        if !depths.contains(&r.depth) {
-            depths.push(r.depth);
-        }
     }
     for d in depths {
         for path in crate::cmd::plot::draw_depth(&args.net.out, d)? {
@@ -156,8 +223,17 @@ fn norm(t: Option<&tensor::Tensor>) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Trains one run, writing `train.csv` and `eval.csv` as it goes.
-pub fn train_one(r: &RunSpec, data: &Dataset, dir: &Path) -> Result<Summary> {
+/// Trains one run from scratch or from `resume`, writing `train.csv`, `eval.csv` (and
+/// `slopes.csv`) as it goes and a checkpoint at the end of every epoch, every
+/// `checkpoint_every` iterations (if not 0), at the end, and at Ctrl-C.
+pub fn train_one(
+    r: &RunSpec,
+    data: &Dataset,
+    dir: &Path,
+    files: &[FileSum],
+    resume: Option<Checkpoint>,
+    checkpoint_every: usize,
+) -> Result<Summary> {
     let started = Instant::now();
     let init = init::by_name(&r.init)?;
     let mut rng = ChaCha8Rng::seed_from_u64(r.seed);
@@ -187,29 +263,56 @@ pub fn train_one(r: &RunSpec, data: &Dataset, dir: &Path) -> Result<Summary> {
     let total = ((r.epochs * per_epoch as f64).ceil() as usize).max(1);
     let eval_period = ((r.eval_every * per_epoch as f64).round() as usize).max(1);
     let subset = eval_subset(data.test.len(), r.eval_size);
-
-    let mut train_csv =
-        csv::Writer::from_path(dir.join("train.csv")).context("writing train.csv")?;
-    let mut eval_csv = csv::Writer::from_path(dir.join("eval.csv")).context("writing eval.csv")?;
-    let mut evals: Vec<EvalRow> = vec![];
-    let mut rows: Vec<TrainRow> = vec![];
-    let eval_at = |it: usize,
-                   net: &Sequential,
-                   evals: &mut Vec<EvalRow>,
-                   w: &mut csv::Writer<std::fs::File>|
-     -> Result<EvalRow> {
+    let epoch_of = |it: usize| it as f64 / per_epoch as f64;
+    let has_slopes = !SlopeRow::of(&net, 0, 0.0).is_empty();
+    let log_slopes = |logs: &mut Logs, net: &Sequential, it: usize| -> Result<()> {
+        if let Some(w) = logs.slopes.as_mut() {
+            for row in SlopeRow::of(net, it, epoch_of(it)) {
+                Logs::row(w, &row)?;
+            }
+        }
+        Ok(())
+    };
+    let evaluate_at = |logs: &mut Logs, net: &Sequential, it: usize| -> Result<EvalRow> {
         let (test_loss, test_error) = evaluate(net, data, &subset);
         let row = EvalRow {
             iteration: it,
-            epoch: it as f64 / per_epoch as f64,
+            epoch: epoch_of(it),
             test_loss,
             test_error,
         };
-        w.serialize(&row)?;
-        w.flush()?;
-        evals.push(row.clone());
+        Logs::row(&mut logs.eval, &row)?;
+        log_slopes(logs, net, it)?;
+        logs.sync()?;
         Ok(row)
     };
+
+    let mut shuffle = ChaCha8Rng::seed_from_u64(r.seed);
+    shuffle.set_stream(1);
+    let mut order: Vec<usize> = vec![];
+    let mut train_time = 0.0f64;
+    let (mut logs, mut rows, mut evals, done) = match resume {
+        None => {
+            let mut logs = Logs::create(dir, has_slopes)?;
+            let first_eval = evaluate_at(&mut logs, &net, 0)?;
+            (logs, vec![], vec![first_eval], 0)
+        }
+        Some(ck) => {
+            ck.restore(&mut net, &mut sgd)
+                .map_err(|reason| CheckpointError::Corrupt {
+                    path: dir.join(checkpoint::FILE),
+                    reason,
+                })?;
+            shuffle.set_word_pos(ck.shuffle_word_pos);
+            order = ck.order.iter().map(|&i| i as usize).collect();
+            train_time = ck.train_time_s;
+            let logs = Logs::resume(dir, &ck, has_slopes)?;
+            let rows: Vec<TrainRow> = records::read_csv(&dir.join("train.csv"))?;
+            let evals: Vec<EvalRow> = records::read_csv(&dir.join("eval.csv"))?;
+            (logs, rows, evals, ck.iteration)
+        }
+    };
+    let mut last_eval = evals.last().cloned().context("eval.csv has no rows")?;
 
     let bar = ProgressBar::new(total as u64).with_prefix(r.name.clone());
     bar.set_style(
@@ -217,28 +320,9 @@ pub fn train_one(r: &RunSpec, data: &Dataset, dir: &Path) -> Result<Summary> {
             .expect("template")
             .progress_chars("=> "),
     );
-    // PReLU runs also log every layer's slopes, at each evaluation.
-    let mut slopes_csv = if SlopeRow::of(&net, 0, 0.0).is_empty() {
-        None
-    } else {
-        Some(csv::Writer::from_path(dir.join("slopes.csv")).context("writing slopes.csv")?)
-    };
-    let mut log_slopes = |net: &Sequential, it: usize| -> Result<()> {
-        if let Some(w) = slopes_csv.as_mut() {
-            for row in SlopeRow::of(net, it, it as f64 / per_epoch as f64) {
-                w.serialize(row)?;
-            }
-            w.flush()?;
-        }
-        Ok(())
-    };
-    log_slopes(&net, 0)?;
-    let mut last_eval = eval_at(0, &net, &mut evals, &mut eval_csv)?;
-    let mut shuffle = ChaCha8Rng::seed_from_u64(r.seed);
-    shuffle.set_stream(1);
-    let mut order: Vec<usize> = vec![];
-    let (mut train_time, mut diverged) = (0.0f64, false);
-    for it in 1..=total {
+    bar.set_position(done as u64);
+    let mut diverged = false;
+    for it in done + 1..=total {
         let pos = (it - 1) % per_epoch;
         if pos == 0 {
             order = (0..n_train).collect();
@@ -270,38 +354,68 @@ pub fn train_one(r: &RunSpec, data: &Dataset, dir: &Path) -> Result<Summary> {
         train_time += step.elapsed().as_secs_f64();
         let row = TrainRow {
             iteration: it,
-            epoch: it as f64 / per_epoch as f64,
+            epoch: epoch_of(it),
             loss,
             lr: r.lr,
             grad_norm_first: g_first,
             grad_norm_last: g_last,
         };
-        train_csv.serialize(&row)?;
+        Logs::row(&mut logs.train, &row)?;
         rows.push(row);
         if it % eval_period == 0 || it == total {
-            train_csv.flush()?;
-            last_eval = eval_at(it, &net, &mut evals, &mut eval_csv)?;
-            log_slopes(&net, it)?;
+            last_eval = evaluate_at(&mut logs, &net, it)?;
+            evals.push(last_eval.clone());
             if bar.is_hidden() {
                 eprintln!(
                     "{} it {it}/{total} epoch {:.2} loss {loss:.4} test error {:.4}",
                     r.name,
-                    it as f64 / per_epoch as f64,
+                    epoch_of(it),
                     last_eval.test_error
                 );
             }
+        }
+        let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+        if it % per_epoch == 0
+            || it == total
+            || (checkpoint_every > 0 && it % checkpoint_every == 0)
+            || interrupted
+        {
+            logs.sync()?;
+            Checkpoint {
+                iteration: it,
+                run: r.clone(),
+                data: files.to_vec(),
+                params: net
+                    .params()
+                    .iter()
+                    .map(|p| (p.name.clone(), p.value.clone()))
+                    .collect(),
+                velocity: sgd.velocity().to_vec(),
+                order: order.iter().map(|&i| i as u32).collect(),
+                shuffle_word_pos: shuffle.get_word_pos(),
+                train_time_s: train_time,
+            }
+            .write(&dir.join(checkpoint::FILE))?;
+        }
+        if interrupted {
+            bar.finish_and_clear();
+            return Err(Interrupted {
+                run: r.name.clone(),
+                iteration: it,
+            }
+            .into());
         }
         let seen = (it * r.batch_size) as f64;
         bar.set_position(it as u64);
         bar.set_message(format!(
             "ep {:.2} loss {loss:.4} err {:.3} {:.0} img/s",
-            it as f64 / per_epoch as f64,
+            epoch_of(it),
             last_eval.test_error,
             seen / train_time.max(1e-9)
         ));
     }
     bar.finish_and_clear();
-    train_csv.flush()?;
+    logs.sync()?;
     Ok(summarize(
         r,
         &rows,

@@ -1,0 +1,522 @@
+//! Checkpoints: everything a run needs to continue bit for bit, in one safetensors file,
+//! written atomically.
+//!
+//! The file (`<run>/checkpoint.safetensors`) is plain [safetensors]: an 8-byte little-endian
+//! header length, a JSON header, then the raw little-endian tensor bytes. It holds
+//!
+//! * `param/<name>` (F32): every parameter of the net, e.g. `param/stage1.conv1.weight`;
+//! * `velocity/<name>` (F32): SGD's momentum buffer of that parameter (absent before the
+//!   first step);
+//! * `order` (U32): the current epoch's shuffled order of training images;
+//!
+//! and in the header's `__metadata__`: `format` (`delve-checkpoint`), `version` (`1`),
+//! `iteration` (steps done), `params` (the parameter names in net order, JSON), `run` (the
+//! run's configuration, JSON), `data` (SHA-256 of the data files, JSON), `shuffle_word_pos`
+//! (the position of the shuffling generator, ChaCha8 stream 1), `train_time_s`, and
+//! `sha256` (of the tensor bytes, in name order, so a flipped byte is refused).
+//!
+//! [safetensors]: https://github.com/huggingface/safetensors
+
+use crate::records::FileSum;
+use crate::spec::RunSpec;
+use layers::{Sequential, Sgd};
+use safetensors::{Dtype, SafeTensors, View};
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tensor::Tensor;
+
+/// The checkpoint's file name inside a run folder.
+pub const FILE: &str = "checkpoint.safetensors";
+
+/// The `format` metadata value of a checkpoint.
+pub const FORMAT: &str = "delve-checkpoint";
+
+/// Why a checkpoint could not be written, read or used.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The file system refused (full disk, read-only folder, missing file).
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The bytes are not a checkpoint of ours (truncated, corrupted, another format).
+    #[error("{path}: not a valid delve checkpoint: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: Invalid,
+    },
+    /// A valid checkpoint, written by a run configured differently.
+    #[error(
+        "{path} was written by another configuration: {difference}; use --overwrite to start over"
+    )]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// The first difference, named (`lr: checkpoint 0.01, this run 0.001`).
+        difference: String,
+    },
+}
+
+/// What is wrong with bytes that should be a checkpoint.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+/// The state of a run after `iteration` steps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// Steps done.
+    pub iteration: usize,
+    /// The run's configuration.
+    pub run: RunSpec,
+    /// The data files it trained on.
+    pub data: Vec<FileSum>,
+    /// Every parameter, in net order.
+    pub params: Vec<(String, Tensor)>,
+    /// SGD's momentum buffers in the same order (empty before the first step).
+    pub velocity: Vec<Tensor>,
+    /// This epoch's order of training images.
+    pub order: Vec<u32>,
+    /// Word position of the shuffling generator (ChaCha8, seed = run seed, stream 1).
+    pub shuffle_word_pos: u128,
+    /// Seconds spent in training steps so far.
+    pub train_time_s: f64,
+}
+
+/// A tensor's little-endian bytes, as safetensors stores them.
+pub(crate) struct Bytes {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl View for &Bytes {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// An F32 tensor's bytes.
+pub(crate) fn f32_bytes(t: &Tensor) -> Bytes {
+    Bytes {
+        dtype: Dtype::F32,
+        shape: t.shape().to_vec(),
+        data: t.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    }
+}
+
+/// SHA-256 (hex) of the tensors' bytes, taken in name order.
+fn digest<'a>(tensors: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut sorted: Vec<_> = tensors.collect();
+    sorted.sort_by_key(|(name, _)| *name);
+    let mut h = Sha256::new();
+    for (name, data) in sorted {
+        h.update(name.as_bytes());
+        h.update((data.len() as u64).to_le_bytes());
+        h.update(data);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Checkpoint {
+    /// The checkpoint as safetensors bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut tensors: Vec<(String, Bytes)> = vec![];
+        for (name, t) in &self.params {
+            tensors.push((format!("param/{name}"), f32_bytes(t)));
+        }
+        for ((name, _), v) in self.params.iter().zip(&self.velocity) {
+            tensors.push((format!("velocity/{name}"), f32_bytes(v)));
+        }
+        tensors.push((
+            "order".into(),
+            Bytes {
+                dtype: Dtype::U32,
+                shape: vec![self.order.len()],
+                data: self.order.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            },
+        ));
+        let names: Vec<&str> = self.params.iter().map(|(n, _)| n.as_str()).collect();
+        let meta: HashMap<String, String> = [
+            ("format", FORMAT.to_string()),
+            ("version", "1".into()),
+            ("iteration", self.iteration.to_string()),
+            ("params", to_json(&names)),
+            ("run", to_json(&self.run)),
+            ("data", to_json(&self.data)),
+            ("shuffle_word_pos", self.shuffle_word_pos.to_string()),
+            ("train_time_s", self.train_time_s.to_string()),
+            (
+                "sha256",
+                digest(tensors.iter().map(|(n, b)| (n.as_str(), b.data.as_slice()))),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        safetensors::serialize(tensors.iter().map(|(n, b)| (n.as_str(), b)), Some(meta))
+            .expect("checkpoint tensors have consistent shapes and sizes")
+    }
+
+    /// Parses checkpoint bytes, checking every field, every shape and the checksum.
+    /// Never panics, whatever the bytes (fuzzed by `fuzz/fuzz_targets/checkpoint.rs`).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Invalid> {
+        let bad = |s: String| Invalid(s);
+        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("{e}")))?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("{e}")))?;
+        let meta = header
+            .metadata()
+            .as_ref()
+            .ok_or_else(|| bad("no metadata".into()))?;
+        let field = |k: &str| {
+            meta.get(k)
+                .map(String::as_str)
+                .ok_or_else(|| bad(format!("missing `{k}`")))
+        };
+        let number = |k: &str| -> Result<u128, Invalid> {
+            field(k)?
+                .parse()
+                .map_err(|_| bad(format!("`{k}` is not a number")))
+        };
+        if field("format")? != FORMAT {
+            return Err(bad(format!("format is `{}`", field("format")?)));
+        }
+        if field("version")? != "1" {
+            return Err(bad(format!("unsupported version `{}`", field("version")?)));
+        }
+        let parse_json = |k: &str| -> Result<serde_json::Value, Invalid> {
+            serde_json::from_str(field(k)?).map_err(|e| bad(format!("`{k}`: {e}")))
+        };
+        let names: Vec<String> = serde_json::from_value(parse_json("params")?)
+            .map_err(|e| bad(format!("`params`: {e}")))?;
+        let run: RunSpec =
+            serde_json::from_value(parse_json("run")?).map_err(|e| bad(format!("`run`: {e}")))?;
+        let data: Vec<FileSum> =
+            serde_json::from_value(parse_json("data")?).map_err(|e| bad(format!("`data`: {e}")))?;
+        let train_time_s: f64 = field("train_time_s")?
+            .parse()
+            .map_err(|_| bad("`train_time_s` is not a number".into()))?;
+        let iteration = usize::try_from(number("iteration")?)
+            .map_err(|_| bad("`iteration` is too large".into()))?;
+        let shuffle_word_pos = number("shuffle_word_pos")?;
+
+        let all = st.tensors();
+        let expected = digest(all.iter().map(|(n, v)| (n.as_str(), v.data())));
+        if field("sha256")? != expected {
+            return Err(bad("checksum mismatch: the tensor bytes are damaged".into()));
+        }
+        let tensor = |name: &str, dtype: Dtype| {
+            let v = st
+                .tensor(name)
+                .map_err(|_| bad(format!("tensor `{name}` is missing")))?;
+            if v.dtype() != dtype {
+                return Err(bad(format!(
+                    "tensor `{name}` is {:?}, not {dtype:?}",
+                    v.dtype()
+                )));
+            }
+            Ok(v)
+        };
+        let f32_tensor = |name: &str| -> Result<Tensor, Invalid> {
+            let v = tensor(name, Dtype::F32)?;
+            let values: Vec<f32> = v
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            Tensor::from_shape_vec(v.shape().to_vec(), values)
+                .map_err(|e| bad(format!("tensor `{name}`: {e}")))
+        };
+        let mut params = vec![];
+        let mut velocity = vec![];
+        for n in &names {
+            params.push((n.clone(), f32_tensor(&format!("param/{n}"))?));
+        }
+        if all.iter().any(|(n, _)| n.starts_with("velocity/")) {
+            for (n, p) in &params {
+                let v = f32_tensor(&format!("velocity/{n}"))?;
+                if v.shape() != p.shape() {
+                    return Err(bad(format!(
+                        "velocity of `{n}` has shape {:?}, its parameter {:?}",
+                        v.shape(),
+                        p.shape()
+                    )));
+                }
+                velocity.push(v);
+            }
+        }
+        let known = names.len() + velocity.len() + 1;
+        if all.len() != known {
+            return Err(bad(format!("{} tensors, expected {known}", all.len())));
+        }
+        let order: Vec<u32> = tensor("order", Dtype::U32)?
+            .data()
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        Ok(Self {
+            iteration,
+            run,
+            data,
+            params,
+            velocity,
+            order,
+            shuffle_word_pos,
+            train_time_s,
+        })
+    }
+
+    /// Reads and parses `path`.
+    pub fn read(path: &Path) -> Result<Self, CheckpointError> {
+        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+            path: path.into(),
+            source,
+        })?;
+        Self::from_bytes(&bytes).map_err(|reason| CheckpointError::Corrupt {
+            path: path.into(),
+            reason,
+        })
+    }
+
+    /// Writes the checkpoint to `path` atomically: a crash at any moment leaves either the
+    /// previous file or the new one, never a mix.
+    pub fn write(&self, path: &Path) -> Result<(), CheckpointError> {
+        let pause = std::env::var_os("DELVE_TEST_SLOW_CHECKPOINT").is_some();
+        write_atomic_pausing(path, &self.to_bytes(), pause).map_err(|source| CheckpointError::Io {
+            path: path.into(),
+            source,
+        })
+    }
+
+    /// The first way this checkpoint differs from the run about to continue from it, named:
+    /// a configuration field, or a data file whose contents changed.
+    pub fn difference(&self, run: &RunSpec, data: &[FileSum]) -> Option<String> {
+        let (ours, theirs) = (to_map(&self.run), to_map(run));
+        for (key, v) in &theirs {
+            let old = ours.get(key).cloned().unwrap_or(serde_json::Value::Null);
+            if &old != v {
+                return Some(format!("{key}: checkpoint {old}, this run {v}"));
+            }
+        }
+        let base = |f: &FileSum| {
+            Path::new(&f.path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        for f in data {
+            match self.data.iter().find(|g| base(g) == base(f)) {
+                Some(g) if g.sha256 == f.sha256 => {}
+                Some(_) => return Some(format!("data file {} has changed", base(f))),
+                None => return Some(format!("data file {} was not used", base(f))),
+            }
+        }
+        None
+    }
+
+    /// Puts the parameters and momentum buffers back into `net` and `sgd`.
+    /// The names and shapes must be the net's, in its order.
+    pub fn restore(&self, net: &mut Sequential, sgd: &mut Sgd) -> Result<(), Invalid> {
+        let mut params = net.params_mut();
+        if params.len() != self.params.len() {
+            return Err(Invalid(format!(
+                "{} parameters, the net has {}",
+                self.params.len(),
+                params.len()
+            )));
+        }
+        for (p, (name, value)) in params.iter_mut().zip(&self.params) {
+            if &p.name != name || p.value.shape() != value.shape() {
+                return Err(Invalid(format!(
+                    "parameter `{name}` {:?} where the net has `{}` {:?}",
+                    value.shape(),
+                    p.name,
+                    p.value.shape()
+                )));
+            }
+            p.value.assign(value);
+        }
+        sgd.restore_velocity(self.velocity.clone());
+        Ok(())
+    }
+}
+
+/// The run's fields as JSON values (through text, so an f32 shows as written: 0.9).
+fn to_map(run: &RunSpec) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::from_str(&to_json(run)) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// A metadata value as a JSON string.
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
+}
+
+/// Writes `bytes` to `path` atomically: to `path.tmp`, flushed and synced, then renamed
+/// over `path`, and the folder synced. A crash leaves the old file or the new one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_pausing(path, bytes, false)
+}
+
+/// [`write_atomic`]; with `pause` (set by `DELVE_TEST_SLOW_CHECKPOINT` for checkpoints, in
+/// tests only) the temporary file is written in two halves, with `checkpoint: half
+/// written` printed and a pause between, so a test can kill the process mid-write.
+fn write_atomic_pausing(path: &Path, bytes: &[u8], pause: bool) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let written = write_synced(&tmp, bytes, pause).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        // A full disk: free what the partial copy took; the old file is untouched.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn write_synced(path: &Path, bytes: &[u8], pause: bool) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    if pause {
+        let half = bytes.len() / 2;
+        f.write_all(&bytes[..half])?;
+        f.sync_all()?;
+        eprintln!("checkpoint: half written");
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        f.write_all(&bytes[half..])?;
+    } else {
+        f.write_all(bytes)?;
+    }
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+    use rand::{Rng, SeedableRng};
+
+    fn example(with_velocity: bool) -> Checkpoint {
+        let args = Cli::try_parse_from(["experiments", "--depth", "6"])
+            .unwrap()
+            .train;
+        let run = crate::spec::expand(&args).unwrap().remove(0);
+        let t = |shape: &[usize], k: f32| {
+            let n: usize = shape.iter().product();
+            let values = (0..n).map(|i| k * i as f32 - 0.5).collect();
+            Tensor::from_shape_vec(shape.to_vec(), values).unwrap()
+        };
+        let params = vec![
+            ("stage1.conv1.weight".to_string(), t(&[4, 1, 3, 3], 0.1)),
+            ("stage1.conv1.bias".to_string(), t(&[4], -0.2)),
+            ("fc1.weight".to_string(), t(&[10, 36], 1e-3)),
+        ];
+        let velocity = if with_velocity {
+            params.iter().map(|(_, p)| p.mapv(|v| v * 0.5)).collect()
+        } else {
+            vec![]
+        };
+        Checkpoint {
+            iteration: 1234,
+            run,
+            data: vec![FileSum {
+                path: "data/fashion-mnist/train-images-idx3-ubyte.gz".into(),
+                sha256: "ab".repeat(32),
+            }],
+            params,
+            velocity,
+            order: vec![3, 1, 0, 2],
+            shuffle_word_pos: (1u128 << 70) + 17,
+            train_time_s: 12.5,
+        }
+    }
+
+    #[test]
+    fn bytes_round_trip_exactly() {
+        for v in [false, true] {
+            let ck = example(v);
+            assert_eq!(Checkpoint::from_bytes(&ck.to_bytes()).unwrap(), ck);
+        }
+    }
+
+    #[test]
+    fn a_difference_in_configuration_or_data_is_named() {
+        let ck = example(true);
+        assert_eq!(ck.difference(&ck.run, &ck.data), None);
+        let mut run = ck.run.clone();
+        run.lr = 0.01;
+        assert_eq!(
+            ck.difference(&run, &ck.data).unwrap(),
+            "lr: checkpoint 0.001, this run 0.01"
+        );
+        let mut data = ck.data.clone();
+        data[0].sha256 = "cd".repeat(32);
+        data[0].path = "elsewhere/train-images-idx3-ubyte.gz".into();
+        assert_eq!(
+            ck.difference(&ck.run, &data).unwrap(),
+            "data file train-images-idx3-ubyte.gz has changed"
+        );
+    }
+
+    #[test]
+    fn every_single_byte_flip_or_truncation_is_refused_without_panicking() {
+        let bytes = example(true).to_bytes();
+        for cut in (0..bytes.len()).step_by(7) {
+            assert!(
+                Checkpoint::from_bytes(&bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        for _ in 0..2000 {
+            let mut b = bytes.clone();
+            let i = rng.random_range(0..b.len());
+            b[i] ^= 1 << rng.random_range(0..8);
+            // Flips in the header's JSON may still parse (a changed digit in train_time_s);
+            // the tensor bytes are covered by the checksum.
+            let header = 8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+            if i >= header {
+                assert!(Checkpoint::from_bytes(&b).is_err(), "flip at {i}");
+            } else {
+                let _ = Checkpoint::from_bytes(&b);
+            }
+        }
+    }
+
+    #[test]
+    fn write_is_atomic_and_replaces_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        let mut ck = example(false);
+        ck.write(&path).unwrap();
+        ck.iteration = 5;
+        ck.write(&path).unwrap();
+        assert_eq!(Checkpoint::read(&path).unwrap().iteration, 5);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file is left behind");
+        let err = Checkpoint::read(&dir.path().join("missing")).unwrap_err();
+        assert!(matches!(err, CheckpointError::Io { .. }));
+    }
+}

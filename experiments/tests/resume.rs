@@ -1,0 +1,389 @@
+//! Runs that survive: SIGKILL at random points and Ctrl-C, then `--resume`, must give the
+//! same CSVs and weights, bit for bit, as a run never interrupted; checkpoints from
+//! another configuration, damaged checkpoints, full and read-only disks are refused with
+//! one line and exit code 2, and nothing already written changes.
+
+use experiments::checkpoint::{self, Checkpoint};
+use rand::{Rng, SeedableRng};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+const RUN: &str = "runs/d6-msra-relu-s0";
+
+/// 16 steps per epoch, 48 in all, an evaluation (and a progress line) every 2 steps, a
+/// checkpoint every 3 and at each epoch's end.
+const ARGS: &[&str] = &[
+    "--depth",
+    "6",
+    "--train-size",
+    "512",
+    "--batch-size",
+    "32",
+    "--epochs",
+    "3",
+    "--eval-every",
+    "0.125",
+    "--eval-size",
+    "200",
+    "--checkpoint-every",
+    "3",
+];
+
+fn command(out: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_experiments"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(ARGS)
+        .arg("--out")
+        .arg(out)
+        .args(extra);
+    c
+}
+
+fn run(out: &Path, extra: &[&str]) -> Output {
+    command(out, extra).output().expect("spawn experiments")
+}
+
+fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn assert_one_line_error(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    let last = err.trim().lines().last().unwrap_or_default();
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(last.starts_with("error: "), "{err}");
+    assert!(last.contains(needle), "expected `{needle}` in: {last}");
+}
+
+/// An uninterrupted run, the reference every resumed run must equal.
+fn reference() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    assert_ok(&run(dir.path(), &[]));
+    dir
+}
+
+/// Every file of a run folder, by name (the bytes the test must find unchanged).
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Asserts that `resumed`'s logs and final weights equal `reference`'s, bit for bit.
+fn assert_same_run(reference: &Path, resumed: &Path) {
+    for f in ["train.csv", "eval.csv"] {
+        let a = std::fs::read_to_string(reference.join(RUN).join(f)).unwrap();
+        let b = std::fs::read_to_string(resumed.join(RUN).join(f)).unwrap();
+        assert_eq!(
+            a.lines().count(),
+            b.lines().count(),
+            "{f}: row counts differ"
+        );
+        assert_eq!(a, b, "{f} differs");
+    }
+    let read = |d: &Path| Checkpoint::read(&d.join(RUN).join(checkpoint::FILE)).unwrap();
+    let (a, b) = (read(reference), read(resumed));
+    assert_eq!(a.iteration, 48);
+    assert_eq!(b.iteration, 48);
+    assert_eq!(a.params, b.params, "final weights differ");
+    assert_eq!(a.velocity, b.velocity, "final momentum buffers differ");
+    assert!(resumed.join(RUN).join("summary.json").exists());
+}
+
+/// Reads the child's stderr until a line contains `needle` (true) or the child ends (false).
+fn wait_for(child: &mut Child, needle: &str) -> bool {
+    let stderr = child.stderr.as_mut().expect("piped stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    lines.any(|l| l.map(|l| l.contains(needle)).unwrap_or(false))
+}
+
+fn spawn(out: &Path, slow_checkpoint: bool) -> Child {
+    let mut c = command(out, &["--resume"]);
+    if slow_checkpoint {
+        c.env("DELVE_TEST_SLOW_CHECKPOINT", "1");
+    }
+    c.stderr(Stdio::piped()).stdout(Stdio::null());
+    c.spawn().expect("spawn experiments")
+}
+
+fn checkpoint_iteration(out: &Path) -> Option<usize> {
+    let path = out.join(RUN).join(checkpoint::FILE);
+    path.exists().then(|| {
+        Checkpoint::read(&path)
+            .expect("a checkpoint left by a killed process is whole")
+            .iteration
+    })
+}
+
+#[test]
+fn sigkill_at_random_points_then_resume_gives_the_uninterrupted_run() {
+    let reference = reference();
+    let out = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
+    // Kill positions: at once (before any checkpoint), after progress lines at random
+    // steps plus a random delay, and in the middle of writing a checkpoint.
+    let mut positions = vec![0usize];
+    let mut at = 0;
+    for _ in 0..4 {
+        at += 2 * rng.random_range(1..=4);
+        positions.push(at);
+    }
+    let mut killed = 0;
+    for &p in &positions {
+        let mut child = spawn(out.path(), false);
+        if p > 0 && !wait_for(&mut child, &format!(" it {p}/48 ")) {
+            child.wait().unwrap();
+            continue; // finished before the kill: nothing to kill
+        }
+        std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..30)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        killed += 1;
+        checkpoint_iteration(out.path());
+    }
+    // In the middle of a checkpoint write: the previous checkpoint must survive whole.
+    let before = checkpoint_iteration(out.path());
+    let mut child = spawn(out.path(), true);
+    assert!(wait_for(&mut child, "checkpoint: half written"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    killed += 1;
+    let tmp = out
+        .path()
+        .join(RUN)
+        .join(format!("{}.tmp", checkpoint::FILE));
+    assert!(tmp.exists(), "the kill landed inside a checkpoint write");
+    assert_eq!(checkpoint_iteration(out.path()), before);
+    assert!(killed >= 5, "only {killed} kills landed");
+
+    assert_ok(&run(out.path(), &["--resume"]));
+    assert_same_run(reference.path(), out.path());
+    // A complete run is skipped by --resume, its files untouched.
+    let files = snapshot(&out.path().join(RUN));
+    let o = run(out.path(), &["--resume"]);
+    assert_ok(&o);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already complete, skipped"));
+    assert_eq!(snapshot(&out.path().join(RUN)), files);
+}
+
+#[test]
+fn ctrl_c_checkpoints_and_exits_130_and_resume_finishes_identically() {
+    let reference = reference();
+    let out = tempfile::tempdir().unwrap();
+    let mut child = spawn(out.path(), false);
+    assert!(wait_for(&mut child, " it 20/48 "));
+    let sigint = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sigint.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("continue with --resume"), "{rest}");
+    let it = checkpoint_iteration(out.path()).unwrap();
+    assert!((20..48).contains(&it), "checkpoint at {it}");
+    let train = std::fs::read_to_string(out.path().join(RUN).join("train.csv")).unwrap();
+    assert_eq!(
+        train.lines().count(),
+        it + 1,
+        "train.csv holds every step up to {it}"
+    );
+
+    // Without --resume or --overwrite the partial run is not clobbered.
+    let files = snapshot(&out.path().join(RUN));
+    assert_one_line_error(&run(out.path(), &[]), "pass --resume");
+    assert_eq!(snapshot(&out.path().join(RUN)), files);
+
+    assert_ok(&run(out.path(), &["--resume"]));
+    assert_same_run(reference.path(), out.path());
+}
+
+/// A run interrupted after its first epoch's checkpoint (SIGKILL after step 20).
+fn partial_run() -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let mut child = spawn(out.path(), false);
+    assert!(wait_for(&mut child, " it 20/48 "));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(checkpoint_iteration(out.path()).is_some());
+    out
+}
+
+#[test]
+fn damaged_or_foreign_checkpoints_are_refused_and_nothing_changes() {
+    let out = partial_run();
+    let dir = out.path().join(RUN);
+    let ck_path = dir.join(checkpoint::FILE);
+    let files = snapshot(&dir);
+
+    // Another configuration under the same run name: the difference is named.
+    let o = run(out.path(), &["--resume", "--momentum", "0.5"]);
+    assert_one_line_error(&o, "momentum: checkpoint 0.9, this run 0.5");
+    let o = run(out.path(), &["--resume", "--weight-decay", "0.001"]);
+    assert_one_line_error(&o, "weight_decay: checkpoint 0.0005, this run 0.001");
+    assert_eq!(snapshot(&dir), files);
+
+    let good = std::fs::read(&ck_path).unwrap();
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    let damaged: [(&str, Vec<u8>, &str); 4] = [
+        ("a flipped byte", flipped, "checksum mismatch"),
+        (
+            "truncated",
+            good[..good.len() - 100].to_vec(),
+            "not a valid delve checkpoint",
+        ),
+        ("empty", vec![], "not a valid delve checkpoint"),
+        (
+            "another file",
+            b"iteration,epoch\n1,2\n".to_vec(),
+            "not a valid delve checkpoint",
+        ),
+    ];
+    for (what, bytes, needle) in damaged {
+        std::fs::write(&ck_path, &bytes).unwrap();
+        let before = snapshot(&dir);
+        let o = run(out.path(), &["--resume"]);
+        assert_one_line_error(&o, needle);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(checkpoint::FILE),
+            "{what}: the file is named"
+        );
+        assert_eq!(snapshot(&dir), before, "{what}: files changed");
+    }
+}
+
+#[test]
+fn export_writes_named_weights_that_read_back() {
+    let out = reference();
+    let run_dir = out.path().join(RUN);
+    let o = Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .arg("export")
+        .arg(&run_dir)
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    let bytes = std::fs::read(run_dir.join("weights.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = meta.metadata().clone().unwrap();
+    assert_eq!(meta["format"], "delve-weights");
+    assert_eq!(meta["complete"], "true");
+    assert_eq!(meta["iteration"], "48");
+    let ck = Checkpoint::read(&run_dir.join(checkpoint::FILE)).unwrap();
+    assert_eq!(st.len(), ck.params.len());
+    for (name, value) in &ck.params {
+        let v = st.tensor(name).unwrap();
+        assert_eq!(v.dtype(), safetensors::Dtype::F32);
+        assert_eq!(v.shape(), value.shape(), "{name}");
+        let read: Vec<f32> = v
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(read, value.iter().copied().collect::<Vec<_>>(), "{name}");
+    }
+    let conv = st.tensor("stage1.conv1.weight").unwrap();
+    assert_eq!(conv.shape(), &[16, 1, 3, 3]);
+
+    let o = Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .args(["export", "/nonexistent/run"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "no checkpoint");
+}
+
+/// A small tmpfs mounted for one test and unmounted when dropped. Needs root (CI and these
+/// machines run as root); elsewhere the tests that need one say so and return.
+struct Tmpfs(PathBuf, #[allow(dead_code)] tempfile::TempDir);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+            return None;
+        }
+        Some(Tmpfs(dir.path().to_path_buf(), dir))
+    }
+
+    fn read_only(&self) {
+        let ok = Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_full_disk_stops_cleanly_and_the_run_resumes_elsewhere() {
+    // A checkpoint of this net is 1.9 MB; writing the second one atomically needs room
+    // for two, which 3 MB does not have.
+    let Some(disk) = Tmpfs::mount("3m") else {
+        return;
+    };
+    let o = run(&disk.0, &[]);
+    assert_one_line_error(&o, "No space left on device");
+    let it = checkpoint_iteration(&disk.0).expect("the first checkpoint is whole");
+    assert!(it < 48);
+    let tmp = disk.0.join(RUN).join(format!("{}.tmp", checkpoint::FILE));
+    assert!(!tmp.exists(), "the partial copy is removed");
+
+    let moved = tempfile::tempdir().unwrap();
+    copy_dir(&disk.0, moved.path());
+    assert_ok(&run(moved.path(), &["--resume"]));
+    assert_same_run(reference().path(), moved.path());
+}
+
+#[test]
+fn a_read_only_output_is_refused_and_left_alone() {
+    let Some(disk) = Tmpfs::mount("16m") else {
+        return;
+    };
+    copy_dir(partial_run().path(), &disk.0);
+    disk.read_only();
+    let files = snapshot(&disk.0.join(RUN));
+    let o = run(&disk.0, &["--resume"]);
+    assert_one_line_error(&o, "Read-only file system");
+    let o = run(&disk.0.join("elsewhere"), &[]);
+    assert_one_line_error(&o, "Read-only file system");
+    assert_eq!(snapshot(&disk.0.join(RUN)), files);
+}

@@ -1,0 +1,5 @@
+//! Checkpoint parsing never panics, and what parses round-trips.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| experiments::fuzzing::checkpoint(data));
