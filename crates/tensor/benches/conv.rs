@@ -66,5 +66,40 @@ fn layer(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages, layer);
+/// The 6×16 micro-kernel alone, operands in L1: `K = 9 × 16` (a stage-1 forward block).
+/// 13,824 multiply-adds per call; divide by the time for its FMA throughput.
+fn microkernel(c: &mut Criterion) {
+    use tensor::kernels::microkernel::{available, gemm_block, Block};
+    if !available() {
+        return;
+    }
+    let taps: Vec<usize> = (0..9).map(|t| (t / 3 * 30 + t % 3) * 16).collect();
+    let a = seeded(&[(2 * 30 + 8) * 16 + 6 * 16], 8)
+        .into_raw_vec_and_offset()
+        .0;
+    let b = seeded(&[9 * 16 * 16], 9).into_raw_vec_and_offset().0;
+    let b_taps: Vec<usize> = (0..9).map(|t| t * 16 * 16).collect();
+    let mut out = vec![0.0f32; 6 * 16];
+    let block = Block {
+        rows: 6,
+        a_at: 0,
+        a_row: 16,
+        a_k: 1,
+        a_segments: &taps,
+        b_segments: &b_taps,
+        seg_len: 16,
+        b_at: 0,
+        b_k: 16,
+        c_at: 0,
+        c_row: 16,
+        accumulate: false,
+    };
+    let mut g = c.benchmark_group("microkernel");
+    g.bench_function("6x16_k144", |bch| {
+        bch.iter(|| gemm_block(&block, &a, &b, &mut out))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stages, layer, microkernel);
 criterion_main!(benches);

@@ -1,9 +1,13 @@
 //! Convolution as im2col + GEMM (ndarray's `general_mat_mul`), the batch split over rayon.
+//! "Same" stride-1 convolutions go to the faster implicit GEMM of `conv_implicit.rs` when
+//! the CPU has AVX2/FMA (the weight gradient when `C_out` is a multiple of 16 too); this
+//! file is the general path and the fallback.
 //!
 //! For one image, `cols [C·kh·kw, Ho·Wo]` holds every receptive field as a column, so the
 //! forward is `Y = W · cols + b` with `W` viewed as `[Co, C·kh·kw]`. The input gradient is
 //! `col2im(Wᵀ · dY)` and the weight gradient `Σ_n dY_n · cols_nᵀ`.
 
+use super::conv_implicit;
 use crate::shape::conv_out;
 use crate::ConvGeom;
 use ndarray::linalg::general_mat_mul;
@@ -160,13 +164,27 @@ pub fn conv2d_forward(
     b: ArrayView1<f32>,
     geom: ConvGeom,
 ) -> Array4<f32> {
-    let (n, d) = dims_of("conv2d", &x, &w, geom);
+    let (_, d) = dims_of("conv2d", &x, &w, geom);
     assert!(
         b.len() == d.co,
         "conv2d: bias [{}] vs weight {:?}",
         b.len(),
         w.shape()
     );
+    if conv_implicit::supports_forward(d.kh, d.kw, geom) {
+        return conv_implicit::forward(x, w, b);
+    }
+    conv2d_forward_im2col(x, w, b, &d)
+}
+
+/// The forward as im2col + GEMM: any stride, padding and kernel shape.
+fn conv2d_forward_im2col(
+    x: ArrayView4<f32>,
+    w: ArrayView4<f32>,
+    b: ArrayView1<f32>,
+    d: &ConvDims,
+) -> Array4<f32> {
+    let (d, n) = (*d, x.dim().0);
     let (x, w) = (x.as_standard_layout(), w.as_standard_layout());
     let w2 = weight_matrix(&w.view(), &d).to_owned();
     let mut y = Array4::<f32>::zeros((n, d.co, d.ho, d.wo));
@@ -281,6 +299,19 @@ pub fn conv2d_backward_weight(
         d.ho,
         d.wo
     );
+    if conv_implicit::supports_weight(co, kernel.0, kernel.1, geom) {
+        return conv_implicit::backward_weight(dy, x, kernel.0);
+    }
+    conv2d_backward_weight_im2col(dy, x, &d)
+}
+
+/// The weight gradient as im2col + GEMM: any stride, padding and kernel shape.
+fn conv2d_backward_weight_im2col(
+    dy: ArrayView4<f32>,
+    x: ArrayView4<f32>,
+    d: &ConvDims,
+) -> (Array4<f32>, Array1<f32>) {
+    let (d, co, c) = (*d, d.co, d.c);
     let (dy, x) = (dy.as_standard_layout(), x.as_standard_layout());
     let partials: Vec<(Array2<f32>, Array1<f32>)> = dy
         .axis_chunks_iter(Axis(0), WEIGHT_GRAD_CHUNK)
@@ -309,7 +340,7 @@ pub fn conv2d_backward_weight(
         db += pb;
     }
     let dw = dw
-        .into_shape_with_order((co, c, kernel.0, kernel.1))
+        .into_shape_with_order((co, c, d.kh, d.kw))
         .expect("dw shape");
     (dw, db)
 }
@@ -378,6 +409,77 @@ mod tests {
                 max_abs_diff(&db.into_dyn(), &db_ref.into_dyn()) < 1e-3,
                 "db {xs:?} {ws:?}"
             );
+        }
+    }
+
+    /// The implicit-GEMM path against the naive loops and the im2col path: the spec's
+    /// stage shapes (small batches), 1 and 3 input channels, odd sizes, a 5×5 kernel,
+    /// row counts that leave every micro-kernel remainder.
+    #[test]
+    fn the_implicit_gemm_path_matches_naive_loops_and_im2col() {
+        if !crate::kernels::microkernel::available() {
+            eprintln!("skipped: no AVX2/FMA on this CPU");
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let same = |k: usize| ConvGeom {
+            stride: 1,
+            pad: k / 2,
+        };
+        let cases: &[([usize; 4], [usize; 4])] = &[
+            ([2, 1, 28, 28], [16, 1, 3, 3]),
+            ([3, 16, 14, 14], [32, 16, 3, 3]),
+            ([2, 32, 7, 7], [64, 32, 3, 3]),
+            ([1, 3, 5, 9], [16, 3, 3, 3]),
+            ([2, 7, 6, 5], [32, 7, 5, 5]),
+            ([9, 16, 3, 4], [16, 16, 3, 3]),
+        ];
+        for &(xs, ws) in cases {
+            let geom = same(ws[2]);
+            assert!(conv_implicit::supports_weight(ws[0], ws[2], ws[3], geom));
+            let x: Array4<f32> = random(&xs, &mut rng).into_dimensionality().unwrap();
+            let w: Array4<f32> = random(&ws, &mut rng).into_dimensionality().unwrap();
+            let b: Array1<f32> = random(&[ws[0]], &mut rng).into_dimensionality().unwrap();
+            let (_, d) = dims_of("conv2d", &x.view(), &w.view(), geom);
+            let y = conv2d_forward(x.view(), w.view(), b.view(), geom);
+            let y_ref = reference::conv2d(&x, &w, &b, geom);
+            let y_im2col = conv2d_forward_im2col(x.view(), w.view(), b.view(), &d);
+            let tol = 1e-5 * (ws[1] * ws[2] * ws[3]) as f32;
+            assert!(
+                max_abs_diff(&y.clone().into_dyn(), &y_ref.into_dyn()) < tol,
+                "y {xs:?} {ws:?}"
+            );
+            assert!(
+                max_abs_diff(&y.clone().into_dyn(), &y_im2col.into_dyn()) < tol,
+                "y {xs:?}"
+            );
+
+            let dy: Array4<f32> = random(y.shape(), &mut rng).into_dimensionality().unwrap();
+            let (dw, db) = conv2d_backward_weight(dy.view(), x.view(), (ws[2], ws[3]), geom);
+            let (dx_ref, dw_ref, db_ref) = reference::conv2d_backward(&x, &w, &dy, geom);
+            let (dw_im2col, _) = conv2d_backward_weight_im2col(dy.view(), x.view(), &d);
+            let tol_w = 1e-5 * (xs[0] * xs[2] * xs[3]) as f32;
+            assert!(
+                max_abs_diff(&dw.clone().into_dyn(), &dw_ref.into_dyn()) < tol_w,
+                "dw {xs:?}"
+            );
+            assert!(
+                max_abs_diff(&dw.into_dyn(), &dw_im2col.into_dyn()) < tol_w,
+                "dw {xs:?}"
+            );
+            assert!(
+                max_abs_diff(&db.into_dyn(), &db_ref.into_dyn()) < tol_w,
+                "db {xs:?}"
+            );
+            if ws[1] % 16 == 0 {
+                // The input gradient is the forward with the flipped weight: implicit too.
+                let dx = conv2d_backward_input(dy.view(), w.view(), xs, geom);
+                let tol_x = 1e-5 * (ws[0] * ws[2] * ws[3]) as f32;
+                assert!(
+                    max_abs_diff(&dx.into_dyn(), &dx_ref.into_dyn()) < tol_x,
+                    "dx {xs:?}"
+                );
+            }
         }
     }
 

@@ -2,8 +2,10 @@
 //! autograd types in them. The tape calls them; tests compare them with `reference`.
 
 pub mod conv;
+pub mod conv_implicit;
 pub mod elementwise;
 pub mod loss;
+pub mod microkernel;
 pub mod pool;
 #[cfg(test)]
 mod reference;

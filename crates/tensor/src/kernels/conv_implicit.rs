@@ -1,0 +1,252 @@
+//! "Same" convolutions (stride 1, odd square kernel, pad `(k−1)/2`) as an implicit GEMM on
+//! AVX2/FMA: no im2col matrix; the 6×16 micro-kernel reads the taps straight from a
+//! zero-padded copy of each image.
+//!
+//! Each image is laid on a padded grid of `(H+2p) × Wp` positions (`Wp = W+2p`) with `p`
+//! spare positions at each end. Output rows are numbered `r = y·Wp + x + p` over the `H`
+//! interior grid rows *including* their pad columns: output `r` reads position
+//! `r + ky·Wp + kx` for tap `(ky, kx)`, a fixed offset per tap, so the 9 taps are the
+//! micro-kernel's segments. The `2p` pad columns of each grid row are computed and thrown
+//! away (28 of 30 columns are real at 28×28; 7 of 9 at 7×7).
+//!
+//! * forward (channels first, no transposes): `Y[o][r] = Σ_tap Σ_c Wo[o][tap][c] ·
+//!   xp[c][r + tap]`, a block being 6 output channels × 16 consecutive `r`;
+//! * input gradient: the forward applied to `dY` with the flipped, transposed weight
+//!   (`conv.rs` does this);
+//! * weight gradient (channels last): `dWt[tap][c][o] = Σ_r xq[r + tap][c] · dYq[r][o]`,
+//!   `dYq` the output gradient on the same rows with zeros in the pad columns, so they add
+//!   nothing.
+
+use super::microkernel::{self, gemm_block, Block, MR, NR};
+use crate::ConvGeom;
+use ndarray::parallel::prelude::*;
+use ndarray::{Array1, Array4, ArrayView1, ArrayView4, Axis};
+
+/// Images per weight-gradient partial sum (fixed, so the sum's order never depends on the
+/// number of threads).
+const WEIGHT_GRAD_CHUNK: usize = 8;
+
+/// Whether a forward convolution with a `kh × kw` kernel and `geom` runs here: AVX2/FMA
+/// present, stride 1, odd square kernel, "same" padding.
+pub fn supports_forward(kh: usize, kw: usize, geom: ConvGeom) -> bool {
+    microkernel::available() && geom.stride == 1 && kh == kw && kh % 2 == 1 && geom.pad == kh / 2
+}
+
+/// Whether the weight gradient runs here: as [`supports_forward`], and `c_out` a positive
+/// multiple of 16.
+pub fn supports_weight(c_out: usize, kh: usize, kw: usize, geom: ConvGeom) -> bool {
+    supports_forward(kh, kw, geom) && c_out % NR == 0 && c_out > 0
+}
+
+/// The padded grid of one image.
+#[derive(Clone, Copy, Debug)]
+struct Grid {
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    p: usize,
+    wp: usize,
+}
+
+impl Grid {
+    fn new(c: usize, h: usize, w: usize, k: usize) -> Self {
+        let p = k / 2;
+        Self {
+            c,
+            h,
+            w,
+            k,
+            p,
+            wp: w + 2 * p,
+        }
+    }
+    /// Output rows computed per image: the interior grid rows, pad columns included.
+    fn rows(&self) -> usize {
+        self.h * self.wp
+    }
+    /// Positions in `xp`: the padded grid and `p` spares at each end.
+    fn positions(&self) -> usize {
+        (self.h + 2 * self.p) * self.wp + 2 * self.p
+    }
+    /// Output rows rounded up to whole 16-wide blocks (the forward's row count).
+    fn rows_padded(&self) -> usize {
+        self.rows().div_ceil(NR) * NR
+    }
+    /// Distance between channel planes of the forward's padded input: room for every
+    /// position any block reads.
+    fn plane(&self) -> usize {
+        self.rows_padded() + 2 * self.p * self.wp + 2 * self.p
+    }
+    /// Each tap's offset, in positions, from an output row to what it reads.
+    fn taps(&self) -> Vec<usize> {
+        (0..self.k)
+            .flat_map(|ky| (0..self.k).map(move |kx| ky * self.wp + kx))
+            .collect()
+    }
+    /// The output row of pixel `(y, x)`.
+    fn row_of(&self, y: usize, x: usize) -> usize {
+        y * self.wp + x + self.p
+    }
+    /// Copies `x [C, H, W]` into the interior of the channel planes of `xp` (whose pads
+    /// are zero and stay zero).
+    fn pack_planes(&self, x: &[f32], xp: &mut [f32]) {
+        for (src, dst) in x
+            .chunks_exact(self.h * self.w)
+            .zip(xp.chunks_exact_mut(self.plane()))
+        {
+            for (row, y) in src.chunks_exact(self.w).zip(0..) {
+                let at = self.row_of(y, 0) + self.p * self.wp + self.p;
+                dst[at..at + self.w].copy_from_slice(row);
+            }
+        }
+    }
+    /// Copies `x [C, H, W]` into `xp`, channels last, zero-padded.
+    fn pack(&self, x: &[f32], xp: &mut [f32]) {
+        xp.fill(0.0);
+        let plane = self.h * self.w;
+        for y in 0..self.h {
+            for xx in 0..self.w {
+                let at = (self.row_of(y, xx) + self.p * self.wp + self.p) * self.c;
+                let dst = &mut xp[at..at + self.c];
+                for (ci, d) in dst.iter_mut().enumerate() {
+                    *d = x[ci * plane + y * self.w + xx];
+                }
+            }
+        }
+    }
+}
+
+/// `y [N, Co, H, W] = conv(x, w) + b`, "same" padding, stride 1 (see [`supports_forward`]).
+pub fn forward(x: ArrayView4<f32>, w: ArrayView4<f32>, b: ArrayView1<f32>) -> Array4<f32> {
+    let (n, c, h, wd) = x.dim();
+    let (co, _, k, _) = w.dim();
+    let g = Grid::new(c, h, wd, k);
+    let x = x.as_standard_layout();
+    // Wo[o][tap][c] = w[o][c][ky][kx]
+    let wo: Vec<f32> = (0..co)
+        .flat_map(|o| (0..k * k).flat_map(move |t| (0..c).map(move |ci| (o, t, ci))))
+        .map(|(o, t, ci)| w[[o, ci, t / k, t % k]])
+        .collect();
+    let a_segments: Vec<usize> = (0..k * k).map(|t| t * c).collect();
+    let b_segments = g.taps();
+    let (rows, plane) = (g.rows_padded(), g.plane());
+    let mut y = Array4::<f32>::zeros((n, co, h, wd));
+    y.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(x.axis_iter(Axis(0)))
+        .for_each_init(
+            || (vec![0.0f32; c * plane], vec![0.0f32; co * rows]),
+            |(xp, out), (mut yn, xn)| {
+                g.pack_planes(xn.as_slice().expect("conv2d: contiguous image"), xp);
+                for r0 in (0..rows).step_by(NR) {
+                    for o0 in (0..co).step_by(MR) {
+                        let block = Block {
+                            rows: MR.min(co - o0),
+                            a_at: o0 * k * k * c,
+                            a_row: k * k * c,
+                            a_k: 1,
+                            a_segments: &a_segments,
+                            b_segments: &b_segments,
+                            seg_len: c,
+                            b_at: r0,
+                            b_k: plane,
+                            c_at: o0 * rows + r0,
+                            c_row: rows,
+                            accumulate: false,
+                        };
+                        gemm_block(&block, &wo, xp, out);
+                    }
+                }
+                let yn = yn.as_slice_mut().expect("contiguous output");
+                for ((dst, src), &bias) in yn
+                    .chunks_exact_mut(h * wd)
+                    .zip(out.chunks_exact(rows))
+                    .zip(b.iter())
+                {
+                    for (row, y) in dst.chunks_exact_mut(wd).zip(0..) {
+                        let at = g.row_of(y, 0);
+                        for (d, &v) in row.iter_mut().zip(&src[at..at + wd]) {
+                            *d = v + bias;
+                        }
+                    }
+                }
+            },
+        );
+    y
+}
+
+/// `(dW [Co, C, k, k], db [Co])` of a "same", stride-1 convolution,
+/// summed in fixed chunks of images and then the chunks in order: bit-identical on any
+/// number of threads. `C_out` must be a multiple of 16 ([`supports_weight`]).
+pub fn backward_weight(
+    dy: ArrayView4<f32>,
+    x: ArrayView4<f32>,
+    k: usize,
+) -> (Array4<f32>, Array1<f32>) {
+    let (_, c, h, wd) = x.dim();
+    let co = dy.dim().1;
+    let g = Grid::new(c, h, wd, k);
+    let (dy, x) = (dy.as_standard_layout(), x.as_standard_layout());
+    let taps = g.taps();
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = dy
+        .axis_chunks_iter(Axis(0), WEIGHT_GRAD_CHUNK)
+        .into_par_iter()
+        .zip(x.axis_chunks_iter(Axis(0), WEIGHT_GRAD_CHUNK))
+        .map(|(dys, xs)| {
+            let mut dwt = vec![0.0f32; k * k * c * co];
+            let mut db = vec![0.0f32; co];
+            let mut xp = vec![0.0f32; g.positions() * c];
+            let mut dyp = vec![0.0f32; g.rows() * co];
+            for (dyn_, xn) in dys.axis_iter(Axis(0)).zip(xs.axis_iter(Axis(0))) {
+                g.pack(xn.as_slice().expect("contiguous image"), &mut xp);
+                let dyn_ = dyn_.as_slice().expect("contiguous dy");
+                dyp.fill(0.0);
+                for (o, plane) in dyn_.chunks_exact(h * wd).enumerate() {
+                    for yy in 0..h {
+                        for xx in 0..wd {
+                            dyp[g.row_of(yy, xx) * co + o] = plane[yy * wd + xx];
+                        }
+                    }
+                    db[o] += plane.iter().sum::<f32>();
+                }
+                for (t, &tap) in taps.iter().enumerate() {
+                    for c0 in (0..c).step_by(MR) {
+                        for o0 in (0..co).step_by(NR) {
+                            let block = Block {
+                                rows: MR.min(c - c0),
+                                a_at: tap * c + c0,
+                                a_row: 1,
+                                a_k: c,
+                                a_segments: &[0],
+                                b_segments: &[0],
+                                seg_len: g.rows(),
+                                b_at: o0,
+                                b_k: co,
+                                c_at: (t * c + c0) * co + o0,
+                                c_row: co,
+                                accumulate: true,
+                            };
+                            gemm_block(&block, &xp, &dyp, &mut dwt);
+                        }
+                    }
+                }
+            }
+            (dwt, db)
+        })
+        .collect();
+    let mut dwt = vec![0.0f32; k * k * c * co];
+    let mut db = Array1::<f32>::zeros(co);
+    for (pw, pb) in &partials {
+        for (a, b) in dwt.iter_mut().zip(pw) {
+            *a += b;
+        }
+        for (a, b) in db.iter_mut().zip(pb) {
+            *a += b;
+        }
+    }
+    let dw = Array4::from_shape_fn((co, c, k, k), |(o, ci, ky, kx)| {
+        dwt[((ky * k + kx) * c + ci) * co + o]
+    });
+    (dw, db)
+}
