@@ -1,7 +1,6 @@
 //! Convolution as im2col + GEMM (ndarray's `general_mat_mul`), the batch split over rayon.
 //! "Same" stride-1 convolutions go to the faster implicit GEMM of `conv_implicit.rs` when
-//! the CPU has AVX2/FMA (the weight gradient when `C_out` is a multiple of 16 too); this
-//! file is the general path and the fallback.
+//! the CPU has AVX2/FMA; this file is the general path and the fallback.
 //!
 //! For one image, `cols [C·kh·kw, Ho·Wo]` holds every receptive field as a column, so the
 //! forward is `Y = W · cols + b` with `W` viewed as `[Co, C·kh·kw]`. The input gradient is
@@ -299,7 +298,7 @@ pub fn conv2d_backward_weight(
         d.ho,
         d.wo
     );
-    if conv_implicit::supports_weight(co, kernel.0, kernel.1, geom) {
+    if conv_implicit::supports_weight(kernel.0, kernel.1, geom) {
         return conv_implicit::backward_weight(dy, x, kernel.0);
     }
     conv2d_backward_weight_im2col(dy, x, &d)
@@ -436,7 +435,7 @@ mod tests {
         ];
         for &(xs, ws) in cases {
             let geom = same(ws[2]);
-            assert!(conv_implicit::supports_weight(ws[0], ws[2], ws[3], geom));
+            assert!(conv_implicit::supports_weight(ws[2], ws[3], geom));
             let x: Array4<f32> = random(&xs, &mut rng).into_dimensionality().unwrap();
             let w: Array4<f32> = random(&ws, &mut rng).into_dimensionality().unwrap();
             let b: Array1<f32> = random(&[ws[0]], &mut rng).into_dimensionality().unwrap();

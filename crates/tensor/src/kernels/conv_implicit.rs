@@ -13,11 +13,12 @@
 //!   xp[c][r + tap]`, a block being 6 output channels × 16 consecutive `r`;
 //! * input gradient: the forward applied to `dY` with the flipped, transposed weight
 //!   (`conv.rs` does this);
-//! * weight gradient (channels last): `dWt[tap][c][o] = Σ_r xq[r + tap][c] · dYq[r][o]`,
-//!   `dYq` the output gradient on the same rows with zeros in the pad columns, so they add
-//!   nothing.
+//! * weight gradient: `dW[o][c][tap] = Σ_r dYp[o][r] · xp[c][r + tap]`, dot products
+//!   along rows (`dot_block`, 4 output channels × the 3 taps of a kernel row per call),
+//!   `dYp` the output gradient on the same rows with zeros in the pad columns, so they add
+//!   nothing; small images are stacked into one tall image so the rows are long.
 
-use super::microkernel::{self, gemm_block, Block, MR, NR};
+use super::microkernel::{self, dot_block, gemm_block, Block, DotBlock, DOT_A, DOT_B, MR, NR};
 use crate::ConvGeom;
 use ndarray::parallel::prelude::*;
 use ndarray::{Array1, Array4, ArrayView1, ArrayView4, Axis};
@@ -32,16 +33,14 @@ pub fn supports_forward(kh: usize, kw: usize, geom: ConvGeom) -> bool {
     microkernel::available() && geom.stride == 1 && kh == kw && kh % 2 == 1 && geom.pad == kh / 2
 }
 
-/// Whether the weight gradient runs here: as [`supports_forward`], and `c_out` a positive
-/// multiple of 16.
-pub fn supports_weight(c_out: usize, kh: usize, kw: usize, geom: ConvGeom) -> bool {
-    supports_forward(kh, kw, geom) && c_out % NR == 0 && c_out > 0
+/// Whether the weight gradient runs here: as [`supports_forward`].
+pub fn supports_weight(kh: usize, kw: usize, geom: ConvGeom) -> bool {
+    supports_forward(kh, kw, geom)
 }
 
 /// The padded grid of one image.
 #[derive(Clone, Copy, Debug)]
 struct Grid {
-    c: usize,
     h: usize,
     w: usize,
     k: usize,
@@ -50,10 +49,9 @@ struct Grid {
 }
 
 impl Grid {
-    fn new(c: usize, h: usize, w: usize, k: usize) -> Self {
+    fn new(h: usize, w: usize, k: usize) -> Self {
         let p = k / 2;
         Self {
-            c,
             h,
             w,
             k,
@@ -64,10 +62,6 @@ impl Grid {
     /// Output rows computed per image: the interior grid rows, pad columns included.
     fn rows(&self) -> usize {
         self.h * self.wp
-    }
-    /// Positions in `xp`: the padded grid and `p` spares at each end.
-    fn positions(&self) -> usize {
-        (self.h + 2 * self.p) * self.wp + 2 * self.p
     }
     /// Output rows rounded up to whole 16-wide blocks (the forward's row count).
     fn rows_padded(&self) -> usize {
@@ -88,32 +82,31 @@ impl Grid {
     fn row_of(&self, y: usize, x: usize) -> usize {
         y * self.wp + x + self.p
     }
-    /// Copies `x [C, H, W]` into the interior of the channel planes of `xp` (whose pads
-    /// are zero and stay zero).
-    fn pack_planes(&self, x: &[f32], xp: &mut [f32]) {
-        for (src, dst) in x
-            .chunks_exact(self.h * self.w)
-            .zip(xp.chunks_exact_mut(self.plane()))
-        {
-            for (row, y) in src.chunks_exact(self.w).zip(0..) {
-                let at = self.row_of(y, 0) + self.p * self.wp + self.p;
+    /// Copies the `h` rows of each plane of `x [C, h, W]` into rows `y0..y0+h` of the
+    /// planes (`stride` apart) of `dst`, at `shift` positions past the output rows' own
+    /// (`p·Wp + p` for an input grid, 0 for output rows). What is not written stays as it
+    /// was: zero pads stay zero.
+    fn pack_rows(
+        &self,
+        x: &[f32],
+        h: usize,
+        y0: usize,
+        shift: usize,
+        dst: &mut [f32],
+        stride: usize,
+    ) {
+        for (src, dst) in x.chunks_exact(h * self.w).zip(dst.chunks_exact_mut(stride)) {
+            for (row, y) in src.chunks_exact(self.w).zip(y0..) {
+                let at = self.row_of(y, 0) + shift;
                 dst[at..at + self.w].copy_from_slice(row);
             }
         }
     }
-    /// Copies `x [C, H, W]` into `xp`, channels last, zero-padded.
-    fn pack(&self, x: &[f32], xp: &mut [f32]) {
-        xp.fill(0.0);
-        let plane = self.h * self.w;
-        for y in 0..self.h {
-            for xx in 0..self.w {
-                let at = (self.row_of(y, xx) + self.p * self.wp + self.p) * self.c;
-                let dst = &mut xp[at..at + self.c];
-                for (ci, d) in dst.iter_mut().enumerate() {
-                    *d = x[ci * plane + y * self.w + xx];
-                }
-            }
-        }
+    /// Copies `x [C, H, W]` into the interior of the channel planes of `xp` (whose pads
+    /// are zero and stay zero).
+    fn pack_planes(&self, x: &[f32], xp: &mut [f32]) {
+        let shift = self.p * self.wp + self.p;
+        self.pack_rows(x, self.h, 0, shift, xp, self.plane());
     }
 }
 
@@ -121,7 +114,7 @@ impl Grid {
 pub fn forward(x: ArrayView4<f32>, w: ArrayView4<f32>, b: ArrayView1<f32>) -> Array4<f32> {
     let (n, c, h, wd) = x.dim();
     let (co, _, k, _) = w.dim();
-    let g = Grid::new(c, h, wd, k);
+    let g = Grid::new(h, wd, k);
     let x = x.as_standard_layout();
     // Wo[o][tap][c] = w[o][c][ky][kx]
     let wo: Vec<f32> = (0..co)
@@ -176,9 +169,10 @@ pub fn forward(x: ArrayView4<f32>, w: ArrayView4<f32>, b: ArrayView1<f32>) -> Ar
     y
 }
 
-/// `(dW [Co, C, k, k], db [Co])` of a "same", stride-1 convolution,
+/// `(dW [Co, C, k, k], db [Co])` of a "same", stride-1 convolution (see
+/// [`supports_weight`]), channels first: `dW[o][c][tap] = Σ_r dYp[o][r] · xp[c][r + tap]`,
 /// summed in fixed chunks of images and then the chunks in order: bit-identical on any
-/// number of threads. `C_out` must be a multiple of 16 ([`supports_weight`]).
+/// number of threads.
 pub fn backward_weight(
     dy: ArrayView4<f32>,
     x: ArrayView4<f32>,
@@ -186,67 +180,86 @@ pub fn backward_weight(
 ) -> (Array4<f32>, Array1<f32>) {
     let (_, c, h, wd) = x.dim();
     let co = dy.dim().1;
-    let g = Grid::new(c, h, wd, k);
+    // Small images are stacked into one tall image, `p` zero rows apart (so no tap of one
+    // reaches the next), to give each dot product a long row: 8 images of 7x7, 4 of 14x14.
+    let p = k / 2;
+    let per_image = (h + p) * (wd + 2 * p);
+    let stack = [8, 4, 2, 1]
+        .into_iter()
+        .find(|&s| s * per_image <= 1024)
+        .unwrap_or(1)
+        .min(WEIGHT_GRAD_CHUNK);
+    let g = Grid::new(stack * (h + p) - p, wd, k);
     let (dy, x) = (dy.as_standard_layout(), x.as_standard_layout());
-    let taps = g.taps();
+    let (rows, plane, kk) = (g.rows_padded(), g.plane(), k * k);
     let partials: Vec<(Vec<f32>, Vec<f32>)> = dy
         .axis_chunks_iter(Axis(0), WEIGHT_GRAD_CHUNK)
         .into_par_iter()
         .zip(x.axis_chunks_iter(Axis(0), WEIGHT_GRAD_CHUNK))
         .map(|(dys, xs)| {
-            let mut dwt = vec![0.0f32; k * k * c * co];
+            let mut dw = vec![0.0f32; co * c * kk];
             let mut db = vec![0.0f32; co];
-            let mut xp = vec![0.0f32; g.positions() * c];
-            let mut dyp = vec![0.0f32; g.rows() * co];
-            for (dyn_, xn) in dys.axis_iter(Axis(0)).zip(xs.axis_iter(Axis(0))) {
-                g.pack(xn.as_slice().expect("contiguous image"), &mut xp);
-                let dyn_ = dyn_.as_slice().expect("contiguous dy");
-                dyp.fill(0.0);
-                for (o, plane) in dyn_.chunks_exact(h * wd).enumerate() {
-                    for yy in 0..h {
-                        for xx in 0..wd {
-                            dyp[g.row_of(yy, xx) * co + o] = plane[yy * wd + xx];
-                        }
-                    }
-                    db[o] += plane.iter().sum::<f32>();
+            // Pads and gaps are zeroed once; each stack overwrites only the interiors.
+            let mut xp = vec![0.0f32; c * plane];
+            let mut dyp = vec![0.0f32; co * rows];
+            for (dys, xs) in dys
+                .axis_chunks_iter(Axis(0), stack)
+                .zip(xs.axis_chunks_iter(Axis(0), stack))
+            {
+                if dys.dim().0 < stack {
+                    dyp.fill(0.0); // slots left empty must add nothing
                 }
-                for (t, &tap) in taps.iter().enumerate() {
-                    for c0 in (0..c).step_by(MR) {
-                        for o0 in (0..co).step_by(NR) {
-                            let block = Block {
-                                rows: MR.min(c - c0),
-                                a_at: tap * c + c0,
-                                a_row: 1,
-                                a_k: c,
-                                a_segments: &[0],
-                                b_segments: &[0],
-                                seg_len: g.rows(),
-                                b_at: o0,
-                                b_k: co,
-                                c_at: (t * c + c0) * co + o0,
-                                c_row: co,
-                                accumulate: true,
-                            };
-                            gemm_block(&block, &xp, &dyp, &mut dwt);
+                for (j, (dyn_, xn)) in dys
+                    .axis_iter(Axis(0))
+                    .zip(xs.axis_iter(Axis(0)))
+                    .enumerate()
+                {
+                    let y0 = j * (h + p);
+                    let xn = xn.as_slice().expect("contiguous image");
+                    g.pack_rows(xn, h, y0, p * g.wp + p, &mut xp, plane);
+                    let dyn_ = dyn_.as_slice().expect("contiguous dy");
+                    g.pack_rows(dyn_, h, y0, 0, &mut dyp, rows);
+                    for (src, db) in dyn_.chunks_exact(h * wd).zip(db.iter_mut()) {
+                        *db += src.iter().sum::<f32>();
+                    }
+                }
+                // One call: 4 output channels × up to 3 taps of one kernel row, one input
+                // channel; the taps' rows are the same input row shifted by one.
+                for ky in 0..k {
+                    for o0 in (0..co).step_by(DOT_A) {
+                        for ci in 0..c {
+                            for kx0 in (0..k).step_by(DOT_B) {
+                                let block = DotBlock {
+                                    a_rows: DOT_A.min(co - o0),
+                                    b_rows: DOT_B.min(k - kx0),
+                                    len: rows,
+                                    a_at: o0 * rows,
+                                    a_row: rows,
+                                    b_at: ci * plane + ky * g.wp + kx0,
+                                    b_row: 1,
+                                    c_at: ((o0 * c + ci) * k + ky) * k + kx0,
+                                    c_row: c * kk,
+                                    c_col: 1,
+                                };
+                                dot_block(&block, &dyp, &xp, &mut dw);
+                            }
                         }
                     }
                 }
             }
-            (dwt, db)
+            (dw, db)
         })
         .collect();
-    let mut dwt = vec![0.0f32; k * k * c * co];
+    let mut dw = vec![0.0f32; co * c * kk];
     let mut db = Array1::<f32>::zeros(co);
     for (pw, pb) in &partials {
-        for (a, b) in dwt.iter_mut().zip(pw) {
+        for (a, b) in dw.iter_mut().zip(pw) {
             *a += b;
         }
         for (a, b) in db.iter_mut().zip(pb) {
             *a += b;
         }
     }
-    let dw = Array4::from_shape_fn((co, c, k, k), |(o, ci, ky, kx)| {
-        dwt[((ky * k + kx) * c + ci) * co + o]
-    });
+    let dw = Array4::from_shape_vec((co, c, k, k), dw).expect("dw shape");
     (dw, db)
 }

@@ -31,12 +31,12 @@ impl Unary for Relu {
     }
 }
 
-/// `y = U::f(x)` elementwise.
+/// `y = U::f(x)` elementwise, split over rayon.
 pub fn unary_forward<U: Unary>(x: ArrayViewD<f32>) -> ArrayD<f32> {
-    x.mapv(U::f)
+    Zip::from(&x).par_map_collect(|&x| U::f(x))
 }
 
-/// `dx = dy ⊙ U::df(x, y)` elementwise.
+/// `dx = dy ⊙ U::df(x, y)` elementwise, split over rayon.
 pub fn unary_backward<U: Unary>(
     x: ArrayViewD<f32>,
     y: ArrayViewD<f32>,
@@ -45,7 +45,7 @@ pub fn unary_backward<U: Unary>(
     Zip::from(&x)
         .and(&y)
         .and(&dy)
-        .map_collect(|&x, &y, &g| g * U::df(x, y))
+        .par_map_collect(|&x, &y, &g| g * U::df(x, y))
 }
 
 /// The input viewed as `[N, C, S]`, the axis the PReLU slope runs along in the middle.

@@ -112,9 +112,100 @@ pub fn gemm_block(p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
     }
 }
 
+/// Rows of `A` per [`dot_block`] call.
+pub const DOT_A: usize = 4;
+/// Most rows of `B` per [`dot_block`] call: 4 × 3 accumulators, 3 `B` vectors and one `A`
+/// vector fill the 16 AVX2 registers.
+pub const DOT_B: usize = 3;
+
+/// A block of dot products along rows: `C[i][j] += Σ_k A[i][k] · B[j][k]`, `i < a_rows ≤ 4`,
+/// `j < b_rows ≤ 3`, `k < len` (a multiple of 8), with `A[i][k] = a[a_at + i·a_row + k]`,
+/// `B[j][k] = b[b_at + j·b_row + k]` and `C[i][j]` at `c[c_at + i·c_row + j·c_col]`. The
+/// convolution's weight gradient, channels first: each `k` is an output position.
+#[derive(Clone, Copy, Debug)]
+pub struct DotBlock {
+    /// Rows of `A` (1 to [`DOT_A`]).
+    pub a_rows: usize,
+    /// Rows of `B` (1 to [`DOT_B`]).
+    pub b_rows: usize,
+    /// Length of every row, a multiple of 8.
+    pub len: usize,
+    /// Offset of `A[0][0]`.
+    pub a_at: usize,
+    /// Distance between rows of `A`.
+    pub a_row: usize,
+    /// Offset of `B[0][0]`.
+    pub b_at: usize,
+    /// Distance between rows of `B`.
+    pub b_row: usize,
+    /// Offset of `C[0][0]`.
+    pub c_at: usize,
+    /// Distance between `C[i][·]` and `C[i+1][·]`.
+    pub c_row: usize,
+    /// Distance between `C[·][j]` and `C[·][j+1]`.
+    pub c_col: usize,
+}
+
+/// Computes one [`DotBlock`], adding to `C`. Panics (naming the operand) if any index it
+/// would touch is out of bounds.
+pub fn dot_block(p: &DotBlock, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(
+        (1..=DOT_A).contains(&p.a_rows) && (1..=DOT_B).contains(&p.b_rows),
+        "dot_block: {}x{} rows, expected at most {DOT_A}x{DOT_B}",
+        p.a_rows,
+        p.b_rows
+    );
+    assert!(
+        p.len % 8 == 0,
+        "dot_block: length {} is not a multiple of 8",
+        p.len
+    );
+    assert!(available(), "dot_block: this CPU lacks AVX2/FMA");
+    if p.len > 0 {
+        let a_max = p.a_at + (p.a_rows - 1) * p.a_row + p.len - 1;
+        assert!(
+            a_max < a.len(),
+            "dot_block: A reads {a_max}, len {}",
+            a.len()
+        );
+        let b_max = p.b_at + (p.b_rows - 1) * p.b_row + p.len - 1;
+        assert!(
+            b_max < b.len(),
+            "dot_block: B reads {b_max}, len {}",
+            b.len()
+        );
+    }
+    let c_max = p.c_at + (p.a_rows - 1) * p.c_row + (p.b_rows - 1) * p.c_col;
+    assert!(
+        c_max < c.len(),
+        "dot_block: C writes {c_max}, len {}",
+        c.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are available (asserted), and every index the kernel touches
+    // is at most the maxima checked above.
+    unsafe {
+        let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        match (p.a_rows, p.b_rows) {
+            (4, 3) => avx2::dot::<4, 3>(p, a, b, c),
+            (4, 2) => avx2::dot::<4, 2>(p, a, b, c),
+            (4, _) => avx2::dot::<4, 1>(p, a, b, c),
+            (3, 3) => avx2::dot::<3, 3>(p, a, b, c),
+            (3, 2) => avx2::dot::<3, 2>(p, a, b, c),
+            (3, _) => avx2::dot::<3, 1>(p, a, b, c),
+            (2, 3) => avx2::dot::<2, 3>(p, a, b, c),
+            (2, 2) => avx2::dot::<2, 2>(p, a, b, c),
+            (2, _) => avx2::dot::<2, 1>(p, a, b, c),
+            (_, 3) => avx2::dot::<1, 3>(p, a, b, c),
+            (_, 2) => avx2::dot::<1, 2>(p, a, b, c),
+            (_, _) => avx2::dot::<1, 1>(p, a, b, c),
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::Block;
+    use super::{Block, DotBlock};
     use std::arch::x86_64::*;
 
     /// The kernel for `R` rows; the loops over `R` unroll, so the accumulators stay in
@@ -146,6 +237,42 @@ mod avx2 {
             }
             _mm256_storeu_ps(cp, c0);
             _mm256_storeu_ps(cp.add(8), c1);
+        }
+    }
+
+    /// The dot-product kernel for `RA × RB` rows, 8 lanes at a time, each lane summed
+    /// across at the end in a fixed order.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot<const RA: usize, const RB: usize>(
+        p: &DotBlock,
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+    ) {
+        let mut acc = [[_mm256_setzero_ps(); RB]; RA];
+        let a0 = a.add(p.a_at);
+        let b0 = b.add(p.b_at);
+        let mut k = 0;
+        while k < p.len {
+            let mut bv = [_mm256_setzero_ps(); RB];
+            for (j, v) in bv.iter_mut().enumerate() {
+                *v = _mm256_loadu_ps(b0.add(j * p.b_row + k));
+            }
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let av = _mm256_loadu_ps(a0.add(i * p.a_row + k));
+                for (acc, &bv) in acc.iter_mut().zip(&bv) {
+                    *acc = _mm256_fmadd_ps(av, bv, *acc);
+                }
+            }
+            k += 8;
+        }
+        for (i, acc) in acc.iter().enumerate() {
+            for (j, &v) in acc.iter().enumerate() {
+                let half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+                let pair = _mm_add_ps(half, _mm_movehl_ps(half, half));
+                let one = _mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1));
+                *c.add(p.c_at + i * p.c_row + j * p.c_col) += _mm_cvtss_f32(one);
+            }
         }
     }
 }
@@ -206,6 +333,60 @@ mod tests {
                     if !inside {
                         assert_eq!(x, y, "index {idx} outside the block changed");
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_dot_block_matches_the_naive_sum_for_every_row_count() {
+        if !available() {
+            eprintln!("skipped: no AVX2/FMA on this CPU");
+            return;
+        }
+        let a: Vec<f32> = (0..300)
+            .map(|i| ((i * 29) % 31) as f32 * 0.1 - 1.4)
+            .collect();
+        let b: Vec<f32> = (0..300)
+            .map(|i| ((i * 13) % 19) as f32 * 0.2 - 1.7)
+            .collect();
+        for a_rows in 1..=DOT_A {
+            for b_rows in 1..=DOT_B {
+                let p = DotBlock {
+                    a_rows,
+                    b_rows,
+                    len: 24,
+                    a_at: 5,
+                    a_row: 50,
+                    b_at: 3,
+                    b_row: 41,
+                    c_at: 2,
+                    c_row: 9,
+                    c_col: 2,
+                };
+                let mut c = vec![0.25f32; 2 + 3 * 9 + 2 * 2 + 1];
+                let before = c.clone();
+                dot_block(&p, &a, &b, &mut c);
+                for (idx, (&got, &was)) in c.iter().zip(&before).enumerate() {
+                    let (i, j) = (
+                        (idx as isize - 2).div_euclid(9),
+                        (idx as isize - 2).rem_euclid(9),
+                    );
+                    let inside =
+                        idx >= 2 && i < a_rows as isize && j % 2 == 0 && j / 2 < b_rows as isize;
+                    if !inside {
+                        assert_eq!(got, was, "index {idx} outside the block changed");
+                        continue;
+                    }
+                    let (i, j) = (i as usize, j as usize / 2);
+                    let want: f64 = 0.25
+                        + (0..24)
+                            .map(|k| a[5 + i * 50 + k] as f64 * b[3 + j * 41 + k] as f64)
+                            .sum::<f64>();
+                    assert!(
+                        (got as f64 - want).abs() < 1e-4,
+                        "{a_rows}x{b_rows} ({i},{j})"
+                    );
                 }
             }
         }
