@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Times delve and PyTorch on the same 30-layer training step, alternating, in one sitting:
+#   bench/side_by_side.sh [rounds]        (default 3; needs `pip install torch`)
+# Prints one JSON line per measurement, then the medians.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+args=(--depth 30 --batch-size 128 --threads 2)
+cargo build -q -p experiments
+cargo build -q --release -p experiments
+out=$(mktemp)
+for _ in $(seq "$rounds"); do
+  target/debug/experiments bench "${args[@]}" --json | sed 's/"delve"/"delve (dev profile)"/' | tee -a "$out"
+  target/release/experiments bench "${args[@]}" --json | sed 's/"delve"/"delve (release)"/' | tee -a "$out"
+  python3 bench/pytorch_reference.py "${args[@]}" 2>/dev/null | tail -1 | tee -a "$out"
+done
+python3 - "$out" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+for fw in dict.fromkeys(r["framework"] for r in rows):
+    rs = [r for r in rows if r["framework"] == fw]
+    med = lambda k: statistics.median(r[k] for r in rs)
+    print(f"{fw:28} train {med('train_images_per_sec'):6.1f} img/s  infer {med('infer_images_per_sec'):6.1f} img/s  "
+          f"{med('gflops'):5.1f} GFLOP/s  peak RSS {med('peak_rss_mib'):5.0f} MiB  (median of {len(rs)})")
+PY
