@@ -23,6 +23,69 @@ fn same_but_activation(a: &RunData, b: &RunData) -> bool {
         && x.activation != y.activation
 }
 
+/// Whether two runs differ at most in their rectifier and seed.
+fn same_but_activation_and_seed(a: &RunData, b: &RunData) -> bool {
+    let (x, y) = (&a.config.run, &b.config.run);
+    (x.depth, &x.init, x.lr, x.epochs, x.widths) == (y.depth, &y.init, y.lr, y.epochs, y.widths)
+}
+
+/// Table 2's layout for runs that differ only in the rectifier (`compare-<run>.md`).
+pub fn compare_table(group: &[&RunData]) -> String {
+    let mut md = String::from(
+        "| activation | final test error | best test error | final training loss |\n|---|---|---|---|\n",
+    );
+    for g in group {
+        let row = compare_row(g);
+        let _ = writeln!(
+            md,
+            "| {} | {:.4} | {:.4} | {:.4} |",
+            row.activation, row.final_test_error, row.best_test_error, row.final_train_loss
+        );
+    }
+    md
+}
+
+/// Mean and sample standard deviation.
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, var.sqrt())
+}
+
+/// The over-seeds table (`compare-d<D>-<init>.md`) of runs that differ only in rectifier
+/// and seed: per rectifier, the seeds, and the mean ± sample sd of the final test error,
+/// the mean best test error and the mean ± sd of the final training loss.
+pub fn seeds_table(group: &[&RunData]) -> String {
+    let mut md = String::from(
+        "| activation | seeds | final test error (mean ± sd) | best test error (mean) | final training loss (mean ± sd) |\n|---|---|---|---|---|\n",
+    );
+    for act in ["relu", "prelu", "prelu-shared"] {
+        let rows: Vec<CompareRow> = group
+            .iter()
+            .filter(|r| r.config.run.activation == act)
+            .map(|r| compare_row(r))
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let seeds: Vec<String> = group
+            .iter()
+            .filter(|r| r.config.run.activation == act)
+            .map(|r| r.config.run.seed.to_string())
+            .collect();
+        let (e, e_sd) = mean_sd(&rows.iter().map(|r| r.final_test_error).collect::<Vec<_>>());
+        let (best, _) = mean_sd(&rows.iter().map(|r| r.best_test_error).collect::<Vec<_>>());
+        let (l, l_sd) = mean_sd(&rows.iter().map(|r| r.final_train_loss).collect::<Vec<_>>());
+        let _ = writeln!(
+            md,
+            "| {act} | {} | {e:.4} ± {e_sd:.4} | {best:.4} | {l:.4} ± {l_sd:.4} |",
+            seeds.join(", ")
+        );
+    }
+    md
+}
+
 /// One row of `compare-<run group>.csv`.
 #[derive(Debug, Serialize)]
 pub struct CompareRow {
@@ -170,21 +233,47 @@ pub fn report(out: &Path) -> Result<Vec<PathBuf>> {
         let csv_path = out.join(format!("{stem}.csv"));
         let mut w = csv::Writer::from_path(&csv_path)
             .with_context(|| format!("writing {}", csv_path.display()))?;
-        let mut md = String::from("| activation | final test error | best test error | final training loss |\n|---|---|---|---|\n");
         for g in &group {
-            let row = compare_row(g);
-            writeln!(
-                md,
-                "| {} | {:.4} | {:.4} | {:.4} |",
-                row.activation, row.final_test_error, row.best_test_error, row.final_train_loss
-            )?;
-            w.serialize(row)?;
+            w.serialize(compare_row(g))?;
         }
         w.flush()?;
+        let md = compare_table(&group);
         let md_path = out.join(format!("{stem}.md"));
         std::fs::write(&md_path, &md).with_context(|| format!("writing {}", md_path.display()))?;
         println!("\n{stem}\n{md}");
         written.extend([csv_path, md_path]);
+    }
+    // The same comparison over seeds, for groups with at least two seeds of a rectifier.
+    for (i, r) in runs.iter().enumerate() {
+        if runs[..i].iter().any(|p| same_but_activation_and_seed(p, r)) {
+            continue;
+        }
+        let group: Vec<&RunData> = runs
+            .iter()
+            .filter(|t| same_but_activation_and_seed(r, t))
+            .collect();
+        let seeds_of = |act: &str| {
+            group
+                .iter()
+                .filter(|t| t.config.run.activation == act)
+                .count()
+        };
+        let activations = ["relu", "prelu", "prelu-shared"];
+        if activations.iter().filter(|a| seeds_of(a) > 0).count() < 2
+            || activations.iter().all(|a| seeds_of(a) < 2)
+        {
+            continue;
+        }
+        let stem = format!(
+            "compare-d{}-{}",
+            r.config.run.depth,
+            crate::spec::slug(&r.config.run.init)
+        );
+        let md = seeds_table(&group);
+        let md_path = out.join(format!("{stem}.md"));
+        std::fs::write(&md_path, &md).with_context(|| format!("writing {}", md_path.display()))?;
+        println!("\n{stem} (over seeds)\n{md}");
+        written.push(md_path);
     }
     Ok(written)
 }

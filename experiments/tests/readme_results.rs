@@ -1,0 +1,71 @@
+//! The README's PReLU tables are the committed CSVs' numbers: `plot` redraws the committed
+//! runs into a fresh folder, its tables must equal the committed ones, and every row of
+//! those must appear in README.md verbatim.
+
+use std::path::Path;
+use std::process::Command;
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn table_rows(md: &str) -> Vec<&str> {
+    md.lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| activation"))
+        .collect()
+}
+
+#[test]
+fn readme_prelu_tables_are_what_the_committed_csvs_give() {
+    let committed = repo().join("results/prelu");
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&committed.join("runs"), &tmp.path().join("runs"));
+    let o = Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .arg("plot")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for table in ["compare-d14-msra-s0.md", "compare-d14-msra.md"] {
+        let fresh = std::fs::read_to_string(tmp.path().join(table)).unwrap();
+        let kept = std::fs::read_to_string(committed.join(table)).unwrap();
+        assert_eq!(
+            fresh, kept,
+            "{table} is stale: rerun `experiments plot results/prelu`"
+        );
+        let rows = table_rows(&kept);
+        assert!(rows.len() >= 3, "{table}: {kept}");
+        for row in rows {
+            assert!(readme.contains(row), "README lacks `{row}` from {table}");
+        }
+    }
+    // The 30-layer PReLU runs: final and best test error and training loss, as summarised.
+    for (run, label) in [
+        ("d30-msra-prelu-s0", "msra"),
+        ("d30-msra_a-auto-prelu-s0", "msra:a=auto (eq. 15)"),
+    ] {
+        let text = std::fs::read_to_string(committed.join("runs").join(run).join("summary.json"));
+        let s: serde_json::Value = serde_json::from_str(&text.unwrap()).unwrap();
+        let f = |k: &str| s[k].as_f64().unwrap();
+        let row = format!(
+            "| {label} | {:.4} | {:.4} | {:.4} |",
+            f("final_test_error"),
+            f("best_test_error"),
+            f("final_train_loss")
+        );
+        assert!(readme.contains(&row), "README lacks `{row}`");
+    }
+}
