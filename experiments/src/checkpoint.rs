@@ -308,12 +308,8 @@ impl Checkpoint {
     /// The first way this checkpoint differs from the run about to continue from it, named:
     /// a configuration field, or a data file whose contents changed.
     pub fn difference(&self, run: &RunSpec, data: &[FileSum]) -> Option<String> {
-        let (ours, theirs) = (to_map(&self.run), to_map(run));
-        for (key, v) in &theirs {
-            let old = ours.get(key).cloned().unwrap_or(serde_json::Value::Null);
-            if &old != v {
-                return Some(format!("{key}: checkpoint {old}, this run {v}"));
-            }
+        if let Some(d) = run_difference("checkpoint", &self.run, run) {
+            return Some(d);
         }
         let base = |f: &FileSum| {
             Path::new(&f.path)
@@ -356,6 +352,19 @@ impl Checkpoint {
         sgd.restore_velocity(self.velocity.clone());
         Ok(())
     }
+}
+
+/// The first field in which `new` differs from `old`, named: `lr: <what> 0.01, this run
+/// 0.001`, where `<what>` says where `old` came from.
+pub fn run_difference(what: &str, old: &RunSpec, new: &RunSpec) -> Option<String> {
+    let (ours, theirs) = (to_map(old), to_map(new));
+    for (key, v) in &theirs {
+        let was = ours.get(key).cloned().unwrap_or(serde_json::Value::Null);
+        if &was != v {
+            return Some(format!("{key}: {what} {was}, this run {v}"));
+        }
+    }
+    None
 }
 
 /// The run's fields as JSON values (through text, so an f32 shows as written: 0.9).

@@ -173,6 +173,10 @@ fn sigkill_at_random_points_then_resume_gives_the_uninterrupted_run() {
     assert_ok(&o);
     assert!(String::from_utf8_lossy(&o.stderr).contains("already complete, skipped"));
     assert_eq!(snapshot(&out.path().join(RUN)), files);
+    // ... but a finished run of another configuration is not silently taken as done.
+    let o = run(out.path(), &["--resume", "--momentum", "0.5"]);
+    assert_one_line_error(&o, "momentum: finished run 0.9, this run 0.5");
+    assert_eq!(snapshot(&out.path().join(RUN)), files);
 }
 
 #[test]

@@ -75,7 +75,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
         let plan = match RunState::of(&dir) {
             RunState::Absent => Plan::Fresh,
             _ if args.overwrite => Plan::Fresh,
-            RunState::Complete if args.resume => Plan::Skip,
+            RunState::Complete if args.resume => {
+                // A complete run is skipped only if it is this run, not another configuration.
+                let config: Config = records::read_json(&dir.join("config.json"))?;
+                if let Some(d) = checkpoint::run_difference("finished run", &config.run, r) {
+                    bail!(
+                        "{} holds a finished run `{}` of another configuration ({d}); use --overwrite to replace it",
+                        args.net.out.display(),
+                        r.name
+                    );
+                }
+                Plan::Skip
+            }
             RunState::Started if args.resume => Plan::Fresh,
             RunState::Partial if args.resume => {
                 let path = dir.join(checkpoint::FILE);
