@@ -2,23 +2,14 @@
 //! runs into a fresh folder, its tables must equal the committed ones, and every row of
 //! those must appear in README.md verbatim.
 
+mod common;
+
+use common::copy_dir;
 use std::path::Path;
 use std::process::Command;
 
 fn repo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 fn table_rows(md: &str) -> Vec<&str> {

@@ -3,6 +3,9 @@
 //! another configuration, damaged checkpoints, full and read-only disks are refused with
 //! one line and exit code 2, and nothing already written changes.
 
+mod common;
+
+use common::copy_dir;
 use experiments::checkpoint::{self, Checkpoint};
 use rand::{Rng, SeedableRng};
 use std::io::{BufRead, BufReader};
@@ -342,18 +345,6 @@ impl Tmpfs {
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
     }
 }
 
