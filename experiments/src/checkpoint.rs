@@ -24,7 +24,6 @@ use safetensors::{Dtype, SafeTensors, View};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use tensor::Tensor;
 
@@ -295,13 +294,15 @@ impl Checkpoint {
         })
     }
 
-    /// Writes the checkpoint to `path` atomically: a crash at any moment leaves either the
+    /// Writes the checkpoint to `path` atomically ([`crate::atomic`]): a crash at any moment leaves either the
     /// previous file or the new one, never a mix.
     pub fn write(&self, path: &Path) -> Result<(), CheckpointError> {
         let pause = std::env::var_os("DELVE_TEST_SLOW_CHECKPOINT").is_some();
-        write_atomic_pausing(path, &self.to_bytes(), pause).map_err(|source| CheckpointError::Io {
-            path: path.into(),
-            source,
+        crate::atomic::write_pausing(path, &self.to_bytes(), pause).map_err(|source| {
+            CheckpointError::Io {
+                path: path.into(),
+                source,
+            }
         })
     }
 
@@ -378,46 +379,6 @@ fn to_map(run: &RunSpec) -> serde_json::Map<String, serde_json::Value> {
 /// A metadata value as a JSON string.
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
-}
-
-/// Writes `bytes` to `path` atomically: to `path.tmp`, flushed and synced, then renamed
-/// over `path`, and the folder synced. A crash leaves the old file or the new one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomic_pausing(path, bytes, false)
-}
-
-/// [`write_atomic`]; with `pause` (set by `DELVE_TEST_SLOW_CHECKPOINT` for checkpoints, in
-/// tests only) the temporary file is written in two halves, with `checkpoint: half
-/// written` printed and a pause between, so a test can kill the process mid-write.
-fn write_atomic_pausing(path: &Path, bytes: &[u8], pause: bool) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let written = write_synced(&tmp, bytes, pause).and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        // A full disk: free what the partial copy took; the old file is untouched.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
-fn write_synced(path: &Path, bytes: &[u8], pause: bool) -> std::io::Result<()> {
-    let mut f = std::fs::File::create(path)?;
-    if pause {
-        let half = bytes.len() / 2;
-        f.write_all(&bytes[..half])?;
-        f.sync_all()?;
-        eprintln!("checkpoint: half written");
-        std::thread::sleep(std::time::Duration::from_millis(1500));
-        f.write_all(&bytes[half..])?;
-    } else {
-        f.write_all(bytes)?;
-    }
-    f.sync_all()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The depth experiment of He et al. (2015) on Fashion-MNIST: data loading, the training
 //! grid, the variance analysis at initialization, and the figures.
 
+pub mod atomic;
 pub mod checkpoint;
 pub mod cli;
 pub mod cmd;

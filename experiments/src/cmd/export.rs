@@ -61,7 +61,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let out = args
         .output
         .unwrap_or_else(|| args.run.join("weights.safetensors"));
-    checkpoint::write_atomic(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    crate::atomic::write_atomic(&out, &bytes)
+        .with_context(|| format!("writing {}", out.display()))?;
     println!(
         "wrote {} ({} tensors, {} parameters)",
         out.display(),
