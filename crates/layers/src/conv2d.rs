@@ -65,6 +65,12 @@ impl Layer for Conv2d {
         let b = tape.param(&self.bias.name, &self.bias.value);
         tape.conv2d(x, w, b, self.geom)
     }
+    /// The convolution with the ReLU that follows it fused into its output pass.
+    fn forward_relu(&self, tape: &mut Tape, x: NodeId) -> Option<NodeId> {
+        let w = tape.param(&self.weight.name, &self.weight.value);
+        let b = tape.param(&self.bias.name, &self.bias.value);
+        Some(tape.conv2d_relu(x, w, b, self.geom))
+    }
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         let (co, ci, kh, kw) = self.kernel();
         let &[c, h, w] = input else {

@@ -12,6 +12,15 @@ pub trait Layer: Send + Sync {
     fn kind(&self) -> String;
     /// Records the forward pass of `x` and returns the output.
     fn forward(&self, tape: &mut Tape, x: NodeId) -> NodeId;
+    /// Records this layer followed by a ReLU as one fused op, if the layer has one
+    /// (`Conv2d`); the same numbers as [`Layer::forward`] then the ReLU, bit for bit.
+    fn forward_relu(&self, _tape: &mut Tape, _x: NodeId) -> Option<NodeId> {
+        None
+    }
+    /// Whether this layer is a plain ReLU (which a preceding layer may fuse).
+    fn is_relu(&self) -> bool {
+        false
+    }
     /// The per-example output shape for a per-example input shape (without the batch axis).
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>>;
     /// Parameters, in a fixed order.

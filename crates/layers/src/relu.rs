@@ -32,4 +32,7 @@ impl Layer for Relu {
     fn rectifier_slope(&self) -> Option<f64> {
         Some(0.0)
     }
+    fn is_relu(&self) -> bool {
+        true
+    }
 }

@@ -53,8 +53,22 @@ impl Sequential {
     }
 
     /// Records the forward pass; `[N, ...input_shape] → [N, ...]`.
+    /// A layer followed by a ReLU runs as one fused op where it has one (conv + ReLU); the
+    /// numbers are those of the layers one by one, bit for bit.
     pub fn forward(&self, tape: &mut Tape, x: NodeId) -> NodeId {
-        self.layers.iter().fold(x, |h, l| l.forward(tape, h))
+        let mut h = x;
+        let mut layers = self.layers.iter().peekable();
+        while let Some(l) = layers.next() {
+            if layers.peek().is_some_and(|next| next.is_relu()) {
+                if let Some(y) = l.forward_relu(tape, h) {
+                    h = y;
+                    layers.next();
+                    continue;
+                }
+            }
+            h = l.forward(tape, h);
+        }
+        h
     }
 
     /// Records the forward pass and returns every layer's output, in order.

@@ -225,3 +225,33 @@ fn variance_travels_as_the_paper_predicts_at_init() {
         );
     }
 }
+
+/// `Sequential::forward` fuses each conv with the ReLU after it; the loss and every
+/// parameter gradient are those of the layers run one by one, bit for bit, on a tape with
+/// one node fewer per conv.
+#[test]
+fn fused_conv_relu_gives_the_layer_by_layer_numbers() {
+    let net = net(8, Activation::Relu, "msra");
+    let x = uniform(&[4, 1, 28, 28], -1.0, 1.0, 3);
+    let run = |fused: bool| {
+        let mut tape = Tape::new();
+        let xi = tape.constant(x.clone());
+        let y = if fused {
+            net.forward(&mut tape, xi)
+        } else {
+            net.layers().iter().fold(xi, |h, l| l.forward(&mut tape, h))
+        };
+        let loss = tape.softmax_cross_entropy(y, &[0, 3, 7, 9]);
+        let grads = tape.backward(loss);
+        let g: Vec<_> = tape
+            .params()
+            .iter()
+            .map(|(name, id)| (name.clone(), grads.get(*id).unwrap().clone()))
+            .collect();
+        (tape.value(loss).clone(), g, tape.len())
+    };
+    let (fused, unfused) = (run(true), run(false));
+    assert_eq!(fused.0, unfused.0, "loss differs");
+    assert_eq!(fused.1, unfused.1, "gradients differ");
+    assert_eq!(fused.2 + count(&net, "conv3x3"), unfused.2);
+}

@@ -176,9 +176,29 @@ impl Tape {
                 let (dx, da) = elementwise::prelu_backward(v(x).view(), v(a).view(), g.view());
                 vec![(x, dx), (a, da)]
             }
-            (&Op::Conv2d { x, w, b, geom }, _) => {
-                // ∂L/∂x = col2im(Wᵀ·dY), ∂L/∂W = Σ_n dY_n·cols_nᵀ, ∂L/∂b = Σ dY; reads x and W
-                let gy = g
+            (
+                &Op::Conv2d {
+                    x,
+                    w,
+                    b,
+                    geom,
+                    relu,
+                },
+                _,
+            ) => {
+                // ∂L/∂x = col2im(Wᵀ·dZ), ∂L/∂W = Σ_n dZ_n·cols_nᵀ, ∂L/∂b = Σ dZ, where
+                // dZ = dY ⊙ 1[y > 0] with the rectifier fused (y > 0 ⇔ z > 0), else dY;
+                // reads x, W (and the output y)
+                let masked = relu.then(|| {
+                    elementwise::unary_backward::<elementwise::Relu>(
+                        node.value.view(),
+                        node.value.view(),
+                        g.view(),
+                    )
+                });
+                let gy = masked
+                    .as_ref()
+                    .unwrap_or(g)
                     .view()
                     .into_dimensionality::<Ix4>()
                     .expect("conv grad rank");

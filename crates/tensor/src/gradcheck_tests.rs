@@ -143,6 +143,57 @@ fn conv2d_strides_paddings_and_non_square_kernels() {
     }
 }
 
+/// The fused conv + ReLU against finite differences (h = 1e-3, as for the composed chain:
+/// a perturbation may move a pre-activation across 0), and bit for bit against the two ops.
+#[test]
+fn conv2d_relu_fused() {
+    for (k, &(xs, ws, stride, pad)) in [
+        ([2, 3, 7, 5], [16, 3, 3, 3], 1, 1),
+        ([2, 2, 6, 5], [3, 2, 3, 3], 2, 0),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let seed = 200 + 3 * k as u64;
+        let inputs = [
+            uniform(&xs, -1.0, 1.0, seed),
+            uniform(&ws, -0.5, 0.5, seed + 1),
+            uniform(&[ws[0]], -0.5, 0.5, seed + 2),
+        ];
+        let geom = ConvGeom { stride, pad };
+        check_grad(
+            |t, v| t.conv2d_relu(v[0], v[1], v[2], geom),
+            &inputs,
+            GradCheck {
+                samples: 30,
+                h: 1e-3,
+                ..opts()
+            },
+        );
+        let run = |fused: bool| {
+            let mut t = Tape::new();
+            let v: Vec<_> = inputs.iter().map(|x| t.var(x.clone())).collect();
+            let y = if fused {
+                t.conv2d_relu(v[0], v[1], v[2], geom)
+            } else {
+                let z = t.conv2d(v[0], v[1], v[2], geom);
+                t.relu(z)
+            };
+            let r = uniform(t.value(y).shape(), -1.0, 1.0, 7);
+            let rc = t.constant(r);
+            let p = t.mul(y, rc);
+            let l = t.sum(p);
+            let g = t.backward(l);
+            let grads: Vec<Tensor> = v.iter().map(|&id| g.get(id).unwrap().clone()).collect();
+            (t.value(y).clone(), grads, t.len())
+        };
+        let (fused, unfused) = (run(true), run(false));
+        assert_eq!(fused.0, unfused.0, "outputs differ");
+        assert_eq!(fused.1, unfused.1, "gradients differ");
+        assert_eq!(fused.2 + 1, unfused.2, "the fused op is one node");
+    }
+}
+
 /// Distinct values spaced 0.05 apart (more than 2h), so no perturbation moves an argmax.
 fn distinct(shape: &[usize], seed: u64) -> Tensor {
     let n: usize = shape.iter().product();

@@ -31,12 +31,14 @@ pub enum Op {
     /// PReLU (He et al. eq. 1): `x` if `x > 0` else `a_c · x`, slope per channel (axis 1)
     /// or one shared slope.
     Prelu(NodeId, NodeId),
-    /// 2-D convolution of `x [N, C, H, W]` by `w [Co, C, kh, kw]` plus bias `b [Co]`.
+    /// 2-D convolution of `x [N, C, H, W]` by `w [Co, C, kh, kw]` plus bias `b [Co]`,
+    /// followed by `max(·, 0)` when `relu` (the rectifier fused into the output pass).
     Conv2d {
         x: NodeId,
         w: NodeId,
         b: NodeId,
         geom: ConvGeom,
+        relu: bool,
     },
     /// Max-pool over square windows; saves the argmax of each window.
     MaxPool2d(NodeId, PoolGeom),

@@ -316,6 +316,19 @@ impl Tape {
     /// `[N, Co, Ho, Wo]` with `Ho = conv_out(H, kh, geom)`.
     #[track_caller]
     pub fn conv2d(&mut self, x: NodeId, w: NodeId, b: NodeId, geom: ConvGeom) -> NodeId {
+        self.conv2d_op(x, w, b, geom, false)
+    }
+
+    /// `relu(conv2d(x, w, b))` as one op: the rectifier is applied as the convolution writes
+    /// its output, and its mask in the backward; the same numbers as the two ops, bit for
+    /// bit, without the pre-activation tensor or a pass over it.
+    #[track_caller]
+    pub fn conv2d_relu(&mut self, x: NodeId, w: NodeId, b: NodeId, geom: ConvGeom) -> NodeId {
+        self.conv2d_op(x, w, b, geom, true)
+    }
+
+    #[track_caller]
+    fn conv2d_op(&mut self, x: NodeId, w: NodeId, b: NodeId, geom: ConvGeom, relu: bool) -> NodeId {
         let t0 = Instant::now();
         let xv = self.v(x).view().into_dimensionality::<Ix4>();
         let wv = self.v(w).view().into_dimensionality::<Ix4>();
@@ -328,8 +341,15 @@ impl Tape {
                 self.v(b).shape()
             );
         };
-        let y = conv::conv2d_forward(xv, wv, bv, geom).into_dyn();
-        self.push(Op::Conv2d { x, w, b, geom }, y, Saved::Nothing, t0)
+        let y = conv::conv2d_forward_act(xv, wv, bv, geom, relu).into_dyn();
+        let op = Op::Conv2d {
+            x,
+            w,
+            b,
+            geom,
+            relu,
+        };
+        self.push(op, y, Saved::Nothing, t0)
     }
 
     /// Max-pool of `x [N, C, H, W]` to `[N, C, pool_out(H), pool_out(W)]`.

@@ -7,6 +7,7 @@
 //! `col2im(Wᵀ · dY)` and the weight gradient `Σ_n dY_n · cols_nᵀ`.
 
 use super::conv_implicit;
+use super::elementwise::{Relu, Unary};
 use crate::shape::conv_out;
 use crate::ConvGeom;
 use ndarray::linalg::general_mat_mul;
@@ -156,12 +157,14 @@ fn weight_matrix<'a>(w: &'a ArrayView4<'a, f32>, d: &ConvDims) -> ArrayView2<'a,
         .expect("conv2d: weight must be contiguous")
 }
 
-/// Forward convolution: `y [N, Co, Ho, Wo] = conv(x [N, C, H, W], w [Co, C, kh, kw]) + b [Co]`.
-pub fn conv2d_forward(
+/// [`conv2d_forward`] followed by the rectifier when `relu`, applied as the output is
+/// written (by the implicit GEMM) or in place (im2col): bit-identical to a separate ReLU.
+pub fn conv2d_forward_act(
     x: ArrayView4<f32>,
     w: ArrayView4<f32>,
     b: ArrayView1<f32>,
     geom: ConvGeom,
+    relu: bool,
 ) -> Array4<f32> {
     let (_, d) = dims_of("conv2d", &x, &w, geom);
     assert!(
@@ -171,9 +174,23 @@ pub fn conv2d_forward(
         w.shape()
     );
     if conv_implicit::supports_forward(d.kh, d.kw, geom) {
-        return conv_implicit::forward(x, w, b);
+        return conv_implicit::forward(x, w, b, relu);
     }
-    conv2d_forward_im2col(x, w, b, &d)
+    let mut y = conv2d_forward_im2col(x, w, b, &d);
+    if relu {
+        y.par_mapv_inplace(Relu::f);
+    }
+    y
+}
+
+/// Forward convolution: `y [N, Co, Ho, Wo] = conv(x [N, C, H, W], w [Co, C, kh, kw]) + b [Co]`.
+pub fn conv2d_forward(
+    x: ArrayView4<f32>,
+    w: ArrayView4<f32>,
+    b: ArrayView1<f32>,
+    geom: ConvGeom,
+) -> Array4<f32> {
+    conv2d_forward_act(x, w, b, geom, false)
 }
 
 /// The forward as im2col + GEMM: any stride, padding and kernel shape.

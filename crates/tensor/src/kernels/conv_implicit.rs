@@ -18,6 +18,7 @@
 //!   `dYp` the output gradient on the same rows with zeros in the pad columns, so they add
 //!   nothing; small images are stacked into one tall image so the rows are long.
 
+use super::elementwise::{Relu, Unary};
 use super::microkernel::{self, dot_block, gemm_block, Block, DotBlock, DOT_A, DOT_B, MR, NR};
 use crate::ConvGeom;
 use ndarray::parallel::prelude::*;
@@ -110,8 +111,14 @@ impl Grid {
     }
 }
 
-/// `y [N, Co, H, W] = conv(x, w) + b`, "same" padding, stride 1 (see [`supports_forward`]).
-pub fn forward(x: ArrayView4<f32>, w: ArrayView4<f32>, b: ArrayView1<f32>) -> Array4<f32> {
+/// `y [N, Co, H, W] = conv(x, w) + b`, "same" padding, stride 1 (see [`supports_forward`]),
+/// then `max(y, 0)` if `relu`.
+pub fn forward(
+    x: ArrayView4<f32>,
+    w: ArrayView4<f32>,
+    b: ArrayView1<f32>,
+    relu: bool,
+) -> Array4<f32> {
     let (n, c, h, wd) = x.dim();
     let (co, _, k, _) = w.dim();
     let g = Grid::new(h, wd, k);
@@ -160,8 +167,14 @@ pub fn forward(x: ArrayView4<f32>, w: ArrayView4<f32>, b: ArrayView1<f32>) -> Ar
                 {
                     for (row, y) in dst.chunks_exact_mut(wd).zip(0..) {
                         let at = g.row_of(y, 0);
-                        for (d, &v) in row.iter_mut().zip(&src[at..at + wd]) {
-                            d.write(v + bias);
+                        if relu {
+                            for (d, &v) in row.iter_mut().zip(&src[at..at + wd]) {
+                                d.write(Relu::f(v + bias));
+                            }
+                        } else {
+                            for (d, &v) in row.iter_mut().zip(&src[at..at + wd]) {
+                                d.write(v + bias);
+                            }
                         }
                     }
                 }
