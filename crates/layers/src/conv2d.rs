@@ -49,6 +49,13 @@ impl Conv2d {
         let s = self.weight.value.shape();
         (s[0], s[1], s[2], s[3])
     }
+
+    /// Feeds the weight and bias to the tape as parameters.
+    fn feed(&self, tape: &mut Tape) -> (NodeId, NodeId) {
+        let w = tape.param(&self.weight.name, &self.weight.value);
+        let b = tape.param(&self.bias.name, &self.bias.value);
+        (w, b)
+    }
 }
 
 impl Layer for Conv2d {
@@ -61,14 +68,12 @@ impl Layer for Conv2d {
     }
     /// `[N, c_in, H, W] → [N, c_out, conv_out(H), conv_out(W)]`.
     fn forward(&self, tape: &mut Tape, x: NodeId) -> NodeId {
-        let w = tape.param(&self.weight.name, &self.weight.value);
-        let b = tape.param(&self.bias.name, &self.bias.value);
+        let (w, b) = self.feed(tape);
         tape.conv2d(x, w, b, self.geom)
     }
     /// The convolution with the ReLU that follows it fused into its output pass.
     fn forward_relu(&self, tape: &mut Tape, x: NodeId) -> Option<NodeId> {
-        let w = tape.param(&self.weight.name, &self.weight.value);
-        let b = tape.param(&self.bias.name, &self.bias.value);
+        let (w, b) = self.feed(tape);
         Some(tape.conv2d_relu(x, w, b, self.geom))
     }
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {

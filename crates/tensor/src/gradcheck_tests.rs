@@ -116,6 +116,15 @@ fn prelu_channel_wise_and_shared_with_slopes_near_and_at_zero() {
     );
 }
 
+/// A conv's input, weight and bias, uniform in ±1, ±0.5, ±0.5.
+fn conv_inputs(xs: [usize; 4], ws: [usize; 4], seed: u64) -> [Tensor; 3] {
+    [
+        uniform(&xs, -1.0, 1.0, seed),
+        uniform(&ws, -0.5, 0.5, seed + 1),
+        uniform(&[ws[0]], -0.5, 0.5, seed + 2),
+    ]
+}
+
 #[test]
 fn conv2d_strides_paddings_and_non_square_kernels() {
     let cases: &[([usize; 4], [usize; 4], usize, usize)] = &[
@@ -126,11 +135,7 @@ fn conv2d_strides_paddings_and_non_square_kernels() {
     ];
     for (k, &(xs, ws, stride, pad)) in cases.iter().enumerate() {
         let seed = 100 + 3 * k as u64;
-        let inputs = [
-            uniform(&xs, -1.0, 1.0, seed),
-            uniform(&ws, -0.5, 0.5, seed + 1),
-            uniform(&[ws[0]], -0.5, 0.5, seed + 2),
-        ];
+        let inputs = conv_inputs(xs, ws, seed);
         let geom = ConvGeom { stride, pad };
         check_grad(
             |t, v| t.conv2d(v[0], v[1], v[2], geom),
@@ -155,11 +160,7 @@ fn conv2d_relu_fused() {
     .enumerate()
     {
         let seed = 200 + 3 * k as u64;
-        let inputs = [
-            uniform(&xs, -1.0, 1.0, seed),
-            uniform(&ws, -0.5, 0.5, seed + 1),
-            uniform(&[ws[0]], -0.5, 0.5, seed + 2),
-        ];
+        let inputs = conv_inputs(xs, ws, seed);
         let geom = ConvGeom { stride, pad };
         check_grad(
             |t, v| t.conv2d_relu(v[0], v[1], v[2], geom),
