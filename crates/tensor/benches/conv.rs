@@ -5,6 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use tensor::kernels::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward};
+use tensor::kernels::{conv_implicit, winograd};
 use tensor::{ConvGeom, Tape, Tensor};
 
 fn seeded(shape: &[usize], seed: u32) -> Tensor {
@@ -34,6 +35,28 @@ fn stages(c: &mut Criterion) {
         });
         g.bench_function("backward_weight", |bch| {
             bch.iter(|| conv2d_backward_weight(dy.view(), x.view(), (3, 3), geom))
+        });
+        g.finish();
+    }
+}
+
+/// The two forward paths of a "same" 3×3 convolution side by side at the stage shapes:
+/// Winograd F(2×2, 3×3) and the direct implicit GEMM (the input gradient is a forward too).
+fn paths(c: &mut Criterion) {
+    if !tensor::kernels::microkernel::available() {
+        return;
+    }
+    for (ch, hw) in [(16, 28), (32, 14), (64, 7)] {
+        let x = seeded(&[128, ch, hw, hw], 1).into_dimensionality().unwrap();
+        let w = seeded(&[ch, ch, 3, 3], 2).into_dimensionality().unwrap();
+        let b = seeded(&[ch], 3).into_dimensionality().unwrap();
+        let mut g = c.benchmark_group(format!("paths{ch}x{hw}"));
+        g.sample_size(10);
+        g.bench_function("forward_winograd", |bch| {
+            bch.iter(|| winograd::forward(x.view(), w.view(), b.view(), false))
+        });
+        g.bench_function("forward_direct", |bch| {
+            bch.iter(|| conv_implicit::forward(x.view(), w.view(), b.view(), false))
         });
         g.finish();
     }
@@ -101,5 +124,5 @@ fn microkernel(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages, layer, microkernel);
+criterion_group!(benches, stages, paths, layer, microkernel);
 criterion_main!(benches);

@@ -6,8 +6,8 @@
 //! forward is `Y = W · cols + b` with `W` viewed as `[Co, C·kh·kw]`. The input gradient is
 //! `col2im(Wᵀ · dY)` and the weight gradient `Σ_n dY_n · cols_nᵀ`.
 
-use super::conv_implicit;
 use super::elementwise::{Relu, Unary};
+use super::{conv_implicit, winograd};
 use crate::shape::conv_out;
 use crate::ConvGeom;
 use ndarray::linalg::general_mat_mul;
@@ -173,6 +173,9 @@ pub fn conv2d_forward_act(
         b.len(),
         w.shape()
     );
+    if winograd::supports(d.kh, d.kw, geom, d.c, d.co) {
+        return winograd::forward(x, w, b, relu);
+    }
     if conv_implicit::supports_forward(d.kh, d.kw, geom) {
         return conv_implicit::forward(x, w, b, relu);
     }
@@ -496,6 +499,54 @@ mod tests {
                     "dx {xs:?}"
                 );
             }
+        }
+    }
+
+    /// The Winograd path (forward and input gradient) against the naive loops and the
+    /// direct implicit GEMM: the stage shapes, odd sizes (tiles hanging over the edge),
+    /// rows of tiles shorter and longer than one group of 8, batches that end in a partial
+    /// chunk, channel counts that leave every micro-kernel remainder.
+    #[test]
+    fn the_winograd_path_matches_naive_loops_and_the_direct_path() {
+        if !crate::kernels::microkernel::available() {
+            eprintln!("skipped: no AVX2/FMA on this CPU");
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let geom = ConvGeom { stride: 1, pad: 1 };
+        let cases: &[([usize; 4], usize)] = &[
+            ([3, 32, 28, 28], 32),
+            ([7, 32, 14, 14], 32),
+            ([11, 32, 7, 7], 64),
+            ([2, 64, 7, 7], 64),
+            ([3, 33, 5, 9], 37),
+            ([2, 32, 1, 1], 32),
+            ([5, 40, 3, 35], 45),
+            ([1, 35, 34, 2], 32),
+        ];
+        for &(xs, co) in cases {
+            let ws = [co, xs[1], 3, 3];
+            assert!(winograd::supports(3, 3, geom, xs[1], co));
+            let x: Array4<f32> = random(&xs, &mut rng).into_dimensionality().unwrap();
+            let w: Array4<f32> = random(&ws, &mut rng).into_dimensionality().unwrap();
+            let b: Array1<f32> = random(&[co], &mut rng).into_dimensionality().unwrap();
+            let y = conv2d_forward(x.view(), w.view(), b.view(), geom);
+            let y_ref = reference::conv2d(&x, &w, &b, geom);
+            let y_direct = conv_implicit::forward(x.view(), w.view(), b.view(), false);
+            let tol = 2e-6 * (ws[1] * 9) as f32;
+            let err = max_abs_diff(&y.clone().into_dyn(), &y_ref.clone().into_dyn());
+            assert!(err < tol, "y {xs:?} -> {co}: {err}");
+            let err = max_abs_diff(&y.clone().into_dyn(), &y_direct.into_dyn());
+            assert!(err < tol, "y vs direct {xs:?} -> {co}: {err}");
+            let y_relu = conv2d_forward_act(x.view(), w.view(), b.view(), geom, true);
+            assert_eq!(y_relu, y.mapv(Relu::f), "fused rectifier {xs:?}");
+
+            let dy: Array4<f32> = random(y.shape(), &mut rng).into_dimensionality().unwrap();
+            let (dx_ref, _, _) = reference::conv2d_backward(&x, &w, &dy, geom);
+            let dx = conv2d_backward_input(dy.view(), w.view(), xs, geom);
+            let tol_x = 2e-6 * (co * 9) as f32;
+            let err = max_abs_diff(&dx.into_dyn(), &dx_ref.into_dyn());
+            assert!(err < tol_x, "dx {xs:?} -> {co}: {err}");
         }
     }
 

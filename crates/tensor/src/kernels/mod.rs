@@ -9,3 +9,5 @@ pub mod microkernel;
 pub mod pool;
 #[cfg(test)]
 mod reference;
+pub mod scratch;
+pub mod winograd;
