@@ -87,7 +87,6 @@ impl Grid {
     /// planes (`stride` apart) of `dst` with its top-left pixel at grid pixel `(y0, x0)`,
     /// `shift` positions past the output rows' own (`p·Wp + p` for an input grid, 0 for
     /// output rows). What is not written stays as it was: zero pads stay zero.
-    #[allow(clippy::too_many_arguments)]
     fn pack_rows(
         &self,
         x: &[f32],
