@@ -11,8 +11,9 @@
 //! This serves the forward and the input gradient (the forward with the flipped weight,
 //! `conv.rs`); bias and rectifier are applied as the output transform writes `y`. The
 //! weight gradient stays direct (`conv_implicit.rs`): done this way (`dU[ξ] = Σ dM[ξ] ·
-//! V[ξ]ᵀ`, `dM = A dY Aᵀ`, `dW = Gᵀ dU G`) it measured no faster at 14×14 and slower at
-//! 28×28 and 7×7, its sums over tiles being short.
+//! V[ξ]ᵀ`, `dM = A dY Aᵀ`, `dW = Gᵀ dU G`, tried with 2 MiB chunks) it measured 1.2×
+//! faster at 14×14 but slower at 28×28 (6.2 against 5.4 ms) and at 7×7 (7.4 against 7.1),
+//! not worth a second path.
 //!
 //! Images are processed in chunks whose tiles are numbered one after another (tile slots
 //! rounded up to whole 16-wide blocks), sized so a chunk's transformed input stays near
@@ -32,7 +33,7 @@ const CHUNK_FLOATS: usize = 128 * 1024;
 
 /// Fewest input and output channels for which this path beats the direct one. Per tile
 /// the transforms cost O(C + Co) and save O(C · Co) multiplies: measured at batch 128
-/// (`cargo bench -p tensor --bench conv -- paths`), 1.3-1.4× faster with 32 and 64
+/// (`cargo bench -p tensor --bench conv -- paths`), 1.25-1.45× faster with 32 and 64
 /// channels, slower with 16.
 pub const MIN_CHANNELS: usize = 32;
 
@@ -105,9 +106,9 @@ impl Lane for f32 {
 struct Tiling {
     h: usize,
     w: usize,
-    /// Tile rows: `⌈H/2⌉` (and `⌈W/2⌉` tiles a row).
+    /// Rows of tiles, `⌈H/2⌉`.
     th: usize,
-    /// `tw` rounded up to whole groups of 8.
+    /// Tiles per row, `⌈W/2⌉`, rounded up to whole groups of 8.
     twr: usize,
     /// Tile slots per row of tiles: rows of at most 4 tiles are numbered as 4 slots and
     /// transformed two rows at a time (one per half of a vector); longer rows are
@@ -115,7 +116,7 @@ struct Tiling {
     row_slots: usize,
     /// Images per chunk.
     images: usize,
-    /// Tile slots per chunk: `images · th · tw` rounded up to a multiple of 16.
+    /// Tile slots per chunk: `images · th · row_slots` rounded up to a multiple of 16.
     slots: usize,
     /// The groups of 8 tiles the transforms take at once, in slot order: tiles past the
     /// image (the rest of a short row, or a row below the last) are computed and
@@ -123,7 +124,7 @@ struct Tiling {
     groups: Vec<Group>,
     /// One past the last slot any group writes.
     slots_written: usize,
-    /// Distance between rows of `V`, `M` and `dM` (one row per position and channel):
+    /// Distance between rows of `V` and `M` (one row per position and channel):
     /// `slots + 8`, so a group of 8 tiles stored whole past the chunk's last tile stays in
     /// its own row.
     ld: usize,
@@ -236,7 +237,7 @@ fn weight_transform(w: ArrayView4<f32>) -> Vec<f32> {
 }
 
 /// One thread's buffers, carved from its scratch memory: the zero-bordered input plane,
-/// `V`, `M` (or `dM`) and the output (or output-gradient) plane.
+/// `V`, `M` and the output plane.
 struct Scratch<'a> {
     plane: &'a mut [f32],
     v: &'a mut [f32],
