@@ -83,21 +83,21 @@ impl Grid {
     fn row_of(&self, y: usize, x: usize) -> usize {
         y * self.wp + x + self.p
     }
-    /// Copies each plane of `x [C, h, w]` (an image no larger than the grid) into the
-    /// planes (`stride` apart) of `dst` with its top-left pixel at grid pixel `(y0, x0)`,
+    /// Copies each plane of `x [C, H, w]` (an image no wider than the grid) into the
+    /// planes (`stride` apart) of `dst` with its top-left pixel at grid pixel `(0, x0)`,
     /// `shift` positions past the output rows' own (`p·Wp + p` for an input grid, 0 for
     /// output rows). What is not written stays as it was: zero pads stay zero.
     fn pack_rows(
         &self,
         x: &[f32],
-        (h, w): (usize, usize),
-        (y0, x0): (usize, usize),
+        w: usize,
+        x0: usize,
         shift: usize,
         dst: &mut [f32],
         stride: usize,
     ) {
-        for (src, dst) in x.chunks_exact(h * w).zip(dst.chunks_exact_mut(stride)) {
-            for (row, y) in src.chunks_exact(w).zip(y0..) {
+        for (src, dst) in x.chunks_exact(self.h * w).zip(dst.chunks_exact_mut(stride)) {
+            for (y, row) in src.chunks_exact(w).enumerate() {
                 let at = self.row_of(y, x0) + shift;
                 dst[at..at + w].copy_from_slice(row);
             }
@@ -107,7 +107,7 @@ impl Grid {
     /// are zero and stay zero).
     fn pack_planes(&self, x: &[f32], xp: &mut [f32]) {
         let shift = self.p * self.wp + self.p;
-        self.pack_rows(x, (self.h, self.w), (0, 0), shift, xp, self.plane());
+        self.pack_rows(x, self.w, 0, shift, xp, self.plane());
     }
 }
 
@@ -230,11 +230,11 @@ pub fn backward_weight(
                     .zip(xs.axis_iter(Axis(0)))
                     .enumerate()
                 {
-                    let at = (0, j * (wd + p));
+                    let x0 = j * (wd + p);
                     let xn = xn.as_slice().expect("contiguous image");
-                    g.pack_rows(xn, (h, wd), at, p * g.wp + p, &mut xp, plane);
+                    g.pack_rows(xn, wd, x0, p * g.wp + p, &mut xp, plane);
                     let dyn_ = dyn_.as_slice().expect("contiguous dy");
-                    g.pack_rows(dyn_, (h, wd), at, 0, &mut dyp, rows);
+                    g.pack_rows(dyn_, wd, x0, 0, &mut dyp, rows);
                     for (src, db) in dyn_.chunks_exact(h * wd).zip(db.iter_mut()) {
                         *db += src.iter().sum::<f32>();
                     }

@@ -199,12 +199,12 @@ impl Tiling {
     fn out_len(&self) -> usize {
         (2 * self.th + 2) * self.out_w()
     }
-    /// Copies one channel `x [H, W]` into `dst` at row `top`, column `left`, row width
-    /// `width`; what is outside stays as it was (zero borders stay zero).
-    fn pack(&self, x: &[f32], dst: &mut [f32], top: usize, left: usize, width: usize) {
-        for (row, y) in x.chunks_exact(self.w).zip(top..) {
-            let at = y * width + left;
-            dst[at..at + self.w].copy_from_slice(row);
+    /// Copies one channel `x [H, W]` inside the one-pixel border of the input plane;
+    /// what is outside stays as it was (zero borders stay zero).
+    fn pack(&self, x: &[f32], plane: &mut [f32]) {
+        for (row, y) in x.chunks_exact(self.w).zip(1..) {
+            let at = y * self.plane_w() + 1;
+            plane[at..at + self.w].copy_from_slice(row);
         }
     }
 }
@@ -252,24 +252,24 @@ impl<'a> Scratch<'a> {
     }
 
     /// Splits `buf` ([`Scratch::len`] floats, any contents) into the buffers and zeroes
-    /// the two planes (their borders are read as the image's zero padding).
+    /// the input plane (its border is read as the image's zero padding; the output plane
+    /// is written before it is read).
     fn new(buf: &'a mut [f32], t: &Tiling, c: usize, co: usize) -> Self {
         let (plane, rest) = buf.split_at_mut(t.plane_len());
         let (v, rest) = rest.split_at_mut(XI * c * t.ld);
         let (m, out) = rest.split_at_mut(XI * co * t.ld);
         plane.fill(0.0);
-        out.fill(0.0);
         Self { plane, v, m, out }
     }
 
     /// `V` of the images `xs [n ≤ images, C, H, W]`, image `i`'s tiles from slot
-    /// `i · th · tw`.
+    /// `i · per_image`.
     fn transform_inputs(&mut self, t: &Tiling, xs: ArrayView4<f32>) {
         let (c, plane) = (xs.dim().1, t.h * t.w);
         for (i, xn) in xs.axis_iter(Axis(0)).enumerate() {
             let xn = xn.to_slice().expect("winograd: contiguous image");
             for (ci, xc) in xn.chunks_exact(plane).enumerate() {
-                t.pack(xc, self.plane, 1, 1, t.plane_w());
+                t.pack(xc, self.plane);
                 let at = ci * t.ld + i * t.per_image();
                 input_transform(t, self.plane, self.v, at, c * t.ld);
             }
