@@ -1,6 +1,6 @@
 //! A chain of layers, with a per-layer summary.
 
-use crate::{Layer, Param, Result};
+use crate::{Layer, Param, ParamKind, Result};
 use init::Fans;
 use tensor::{NodeId, Tape};
 
@@ -86,6 +86,16 @@ impl Sequential {
     /// Every parameter, in a fixed order (layer order, then each layer's own order).
     pub fn params(&self) -> Vec<&Param> {
         self.layers.iter().flat_map(|l| l.params()).collect()
+    }
+
+    /// The names of the weight parameters (conv and fc weights, no biases or slopes), in
+    /// net order: one per weight layer.
+    pub fn weight_names(&self) -> Vec<String> {
+        self.params()
+            .iter()
+            .filter(|p| p.kind == ParamKind::Weight)
+            .map(|p| p.name.clone())
+            .collect()
     }
 
     /// Every parameter, mutably, in the same order as [`Sequential::params`].

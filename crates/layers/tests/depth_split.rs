@@ -1,7 +1,7 @@
 //! Property tests of the depth rule: `depth − 3` convs over three stages, as even as
 //! possible, earlier stages taking the remainder, and the net built with exactly that many.
 
-use layers::{plain_net, stage_depths, Activation, ParamKind, PlainNetConfig};
+use layers::{plain_net, stage_depths, Activation, PlainNetConfig};
 use proptest::prelude::*;
 use rand::SeedableRng;
 
@@ -31,12 +31,7 @@ proptest! {
         };
         let init = init::by_name("msra").unwrap();
         let net = plain_net(&cfg, init.as_ref(), &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap();
-        let weights: Vec<String> = net
-            .params()
-            .iter()
-            .filter(|p| p.kind == ParamKind::Weight)
-            .map(|p| p.name.clone())
-            .collect();
+        let weights = net.weight_names();
         prop_assert_eq!(weights.len(), depth);
         let s = stage_depths(depth).unwrap();
         for (stage, &n) in s.iter().enumerate() {

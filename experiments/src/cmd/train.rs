@@ -8,7 +8,7 @@ use crate::run_folder::{Logs, RunState};
 use crate::spec::{self, RunSpec};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use layers::{plain_net, ParamKind, Sequential, Sgd, SgdConfig};
+use layers::{plain_net, Sequential, Sgd, SgdConfig};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -254,12 +254,7 @@ pub fn train_one(
         momentum: r.momentum,
         weight_decay: r.weight_decay,
     });
-    let weights: Vec<String> = net
-        .params()
-        .iter()
-        .filter(|p| p.kind == ParamKind::Weight)
-        .map(|p| p.name.clone())
-        .collect();
+    let weights = net.weight_names();
     let (first, last) = (
         weights.first().cloned().unwrap_or_default(),
         weights.last().cloned().unwrap_or_default(),
