@@ -20,6 +20,7 @@
 use crate::records::FileSum;
 use crate::spec::RunSpec;
 use layers::{Sequential, Sgd};
+use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors, View};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -121,6 +122,50 @@ pub(crate) fn f32_bytes(t: &Tensor) -> Bytes {
     }
 }
 
+/// A U32 vector's bytes.
+pub(crate) fn u32_bytes(v: &[u32]) -> Bytes {
+    Bytes {
+        dtype: Dtype::U32,
+        shape: vec![v.len()],
+        data: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+    }
+}
+
+/// The tensor `name` of `st`, which must be of type `dtype`.
+fn typed<'a>(st: &'a SafeTensors, name: &str, dtype: Dtype) -> Result<TensorView<'a>, Invalid> {
+    let v = st
+        .tensor(name)
+        .map_err(|_| Invalid(format!("tensor `{name}` is missing")))?;
+    if v.dtype() != dtype {
+        return Err(Invalid(format!(
+            "tensor `{name}` is {:?}, not {dtype:?}",
+            v.dtype()
+        )));
+    }
+    Ok(v)
+}
+
+/// The F32 tensor `name` of `st`.
+pub(crate) fn read_f32(st: &SafeTensors, name: &str) -> Result<Tensor, Invalid> {
+    let v = typed(st, name, Dtype::F32)?;
+    let values: Vec<f32> = v
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Tensor::from_shape_vec(v.shape().to_vec(), values)
+        .map_err(|e| Invalid(format!("tensor `{name}`: {e}")))
+}
+
+/// The U32 vector `name` of `st`.
+pub(crate) fn read_u32(st: &SafeTensors, name: &str) -> Result<Vec<u32>, Invalid> {
+    Ok(typed(st, name, Dtype::U32)?
+        .data()
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
 /// SHA-256 (hex) of the tensors' bytes, taken in name order.
 fn digest<'a>(tensors: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
     let mut sorted: Vec<_> = tensors.collect();
@@ -144,14 +189,7 @@ impl Checkpoint {
         for ((name, _), v) in self.params.iter().zip(&self.velocity) {
             tensors.push((format!("velocity/{name}"), f32_bytes(v)));
         }
-        tensors.push((
-            "order".into(),
-            Bytes {
-                dtype: Dtype::U32,
-                shape: vec![self.order.len()],
-                data: self.order.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            },
-        ));
+        tensors.push(("order".into(), u32_bytes(&self.order)));
         let names: Vec<&str> = self.params.iter().map(|(n, _)| n.as_str()).collect();
         let meta: HashMap<String, String> = [
             ("format", FORMAT.to_string()),
@@ -221,28 +259,7 @@ impl Checkpoint {
         if field("sha256")? != expected {
             return Err(bad("checksum mismatch: the tensor bytes are damaged".into()));
         }
-        let tensor = |name: &str, dtype: Dtype| {
-            let v = st
-                .tensor(name)
-                .map_err(|_| bad(format!("tensor `{name}` is missing")))?;
-            if v.dtype() != dtype {
-                return Err(bad(format!(
-                    "tensor `{name}` is {:?}, not {dtype:?}",
-                    v.dtype()
-                )));
-            }
-            Ok(v)
-        };
-        let f32_tensor = |name: &str| -> Result<Tensor, Invalid> {
-            let v = tensor(name, Dtype::F32)?;
-            let values: Vec<f32> = v
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            Tensor::from_shape_vec(v.shape().to_vec(), values)
-                .map_err(|e| bad(format!("tensor `{name}`: {e}")))
-        };
+        let f32_tensor = |name: &str| read_f32(&st, name);
         let mut params = vec![];
         let mut velocity = vec![];
         for n in &names {
@@ -265,11 +282,7 @@ impl Checkpoint {
         if all.len() != known {
             return Err(bad(format!("{} tensors, expected {known}", all.len())));
         }
-        let order: Vec<u32> = tensor("order", Dtype::U32)?
-            .data()
-            .chunks_exact(4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let order = read_u32(&st, "order")?;
         Ok(Self {
             iteration,
             run,

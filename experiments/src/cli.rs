@@ -30,6 +30,9 @@ pub enum Command {
     Export(crate::cmd::export::ExportArgs),
     /// Time a full training step and inference on synthetic data (medians).
     Bench(crate::cmd::bench::BenchArgs),
+    /// Record a run's first steps with its initial weights and batches, for a replay in
+    /// another framework (bench/lockstep.py).
+    Lockstep(crate::cmd::lockstep::LockstepArgs),
 }
 
 /// The rectifier, as typed on the command line.

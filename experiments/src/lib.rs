@@ -9,6 +9,7 @@ pub mod data;
 pub mod figure;
 pub mod fuzzing;
 pub mod records;
+pub mod run;
 pub mod run_folder;
 pub mod spec;
 pub mod summary;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Analyze(a)) => a.net.threads,
         Some(Command::Plot(_)) | Some(Command::Export(_)) => 0,
         Some(Command::Bench(a)) => a.threads,
+        Some(Command::Lockstep(a)) => a.train.net.threads,
         None => cli.train.net.threads,
     };
     if threads > 0 {
@@ -36,6 +38,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Plot(a)) => cmd::plot::run(a),
         Some(Command::Export(a)) => cmd::export::run(a),
         Some(Command::Bench(a)) => cmd::bench::run(a),
+        Some(Command::Lockstep(a)) => cmd::lockstep::run(a),
         None => cmd::train::run(cli.train),
     }
 }

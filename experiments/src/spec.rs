@@ -2,7 +2,9 @@
 
 use crate::cli::{NetArgs, TrainArgs};
 use anyhow::{bail, ensure, Context, Result};
-use layers::{stage_depths, Activation, PlainNetConfig};
+use layers::{plain_net, stage_depths, Activation, PlainNetConfig, Sequential, Sgd, SgdConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -56,6 +58,23 @@ impl RunSpec {
             activation: Activation::parse(&self.activation).unwrap_or(Activation::Relu),
             ..Default::default()
         }
+    }
+
+    /// The run's network at initialization: every weight drawn by its initializer from
+    /// ChaCha8 seeded with the run's seed, in layer order.
+    pub fn build_net(&self) -> Result<Sequential> {
+        let init = init::by_name(&self.init)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        Ok(plain_net(&self.net_config(), init.as_ref(), &mut rng)?)
+    }
+
+    /// The run's optimizer, before its first step.
+    pub fn sgd(&self) -> Sgd {
+        Sgd::new(SgdConfig {
+            lr: self.lr,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod bench;
 pub mod export;
+pub mod lockstep;
 pub mod plot;
 pub mod prelu;
 pub mod train;

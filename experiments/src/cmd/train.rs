@@ -4,11 +4,12 @@ use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::cli::TrainArgs;
 use crate::data::{split_file, Dataset};
 use crate::records::{self, Config, EvalRow, FileSum, SlopeRow, Summary, TrainRow};
+use crate::run::{train_step, Batches};
 use crate::run_folder::{Logs, RunState};
 use crate::spec::{self, RunSpec};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use layers::{plain_net, Sequential, Sgd, SgdConfig};
+use layers::Sequential;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -108,13 +109,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     for r in &runs {
         if !shown.contains(&(r.depth, r.activation.clone())) {
             shown.push((r.depth, r.activation.clone()));
-            let init = init::by_name(&r.init)?;
-            let net = plain_net(
-                &r.net_config(),
-                init.as_ref(),
-                &mut ChaCha8Rng::seed_from_u64(r.seed),
-            )?;
-            eprint!("{}", crate::summary::render(&net)?);
+            eprint!("{}", crate::summary::render(&r.build_net()?)?);
         }
     }
     catch_interrupt();
@@ -229,11 +224,6 @@ pub fn evaluate(net: &Sequential, data: &Dataset, subset: &[usize]) -> (f64, f64
     )
 }
 
-fn norm(t: Option<&tensor::Tensor>) -> f64 {
-    t.map(|g| g.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt())
-        .unwrap_or(0.0)
-}
-
 /// Trains one run from scratch or from `resume`, writing `train.csv`, `eval.csv` (and
 /// `slopes.csv`) as it goes and a checkpoint at the end of every epoch, every
 /// `checkpoint_every` iterations (if not 0), at the end, and at Ctrl-C.
@@ -246,26 +236,15 @@ pub fn train_one(
     checkpoint_every: usize,
 ) -> Result<Summary> {
     let started = Instant::now();
-    let init = init::by_name(&r.init)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(r.seed);
-    let mut net = plain_net(&r.net_config(), init.as_ref(), &mut rng)?;
-    let mut sgd = Sgd::new(SgdConfig {
-        lr: r.lr,
-        momentum: r.momentum,
-        weight_decay: r.weight_decay,
-    });
-    let weights = net.weight_names();
-    let (first, last) = (
-        weights.first().cloned().unwrap_or_default(),
-        weights.last().cloned().unwrap_or_default(),
-    );
+    let mut net = r.build_net()?;
+    let mut sgd = r.sgd();
 
     let n_train = if r.train_size == 0 {
         data.train.len()
     } else {
         r.train_size.min(data.train.len())
     };
-    let per_epoch = n_train.div_ceil(r.batch_size);
+    let per_epoch = n_train.div_ceil(r.batch_size.max(1));
     let total = ((r.epochs * per_epoch as f64).ceil() as usize).max(1);
     let eval_period = ((r.eval_every * per_epoch as f64).round() as usize).max(1);
     let subset = eval_subset(data.test.len(), r.eval_size);
@@ -293,9 +272,7 @@ pub fn train_one(
         Ok(row)
     };
 
-    let mut shuffle = ChaCha8Rng::seed_from_u64(r.seed);
-    shuffle.set_stream(1);
-    let mut order: Vec<usize> = vec![];
+    let mut batches = Batches::new(r.seed, n_train, r.batch_size);
     let mut train_time = 0.0f64;
     let (mut logs, mut rows, mut evals, done) = match resume {
         None => {
@@ -309,8 +286,10 @@ pub fn train_one(
                     path: dir.join(checkpoint::FILE),
                     reason,
                 })?;
-            shuffle.set_word_pos(ck.shuffle_word_pos);
-            order = ck.order.iter().map(|&i| i as usize).collect();
+            batches.restore(
+                ck.shuffle_word_pos,
+                ck.order.iter().map(|&i| i as usize).collect(),
+            );
             train_time = ck.train_time_s;
             let logs = Logs::resume(dir, &ck, has_slopes)?;
             let rows: Vec<TrainRow> = records::read_csv(&dir.join("train.csv"))?;
@@ -329,42 +308,25 @@ pub fn train_one(
     bar.set_position(done as u64);
     let mut diverged = false;
     for it in done + 1..=total {
-        let pos = (it - 1) % per_epoch;
-        if pos == 0 {
-            order = (0..n_train).collect();
-            order.shuffle(&mut shuffle);
-        }
-        let idx = &order[pos * r.batch_size..((pos + 1) * r.batch_size).min(n_train)];
-        let step = Instant::now();
-        let (x, labels) = data.batch(&data.train, idx);
-        let mut tape = Tape::new();
-        let xin = tape.constant(x);
-        let logits = net.forward(&mut tape, xin);
-        let loss_id = tape.softmax_cross_entropy(logits, &labels);
-        let loss = *tape.value(loss_id).first().expect("scalar");
-        if !loss.is_finite() {
-            diverged = true;
-            eprintln!("{}: loss became {loss} at iteration {it}; stopping this run and keeping what it logged", r.name);
-            break;
-        }
-        let grads = tape.backward(loss_id);
-        let node = |name: &str| {
-            tape.params()
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, id)| *id)
+        let started_step = Instant::now();
+        let (x, labels) = data.batch(&data.train, batches.batch(it));
+        let step = match train_step(&mut net, &mut sgd, x, &labels, None) {
+            Ok(step) => step,
+            Err(loss) => {
+                diverged = true;
+                eprintln!("{}: loss became {loss} at iteration {it}; stopping this run and keeping what it logged", r.name);
+                break;
+            }
         };
-        let g_first = norm(node(&first).and_then(|id| grads.get(id)));
-        let g_last = norm(node(&last).and_then(|id| grads.get(id)));
-        sgd.step(&mut net, &tape, &grads);
-        train_time += step.elapsed().as_secs_f64();
+        let loss = step.loss;
+        train_time += started_step.elapsed().as_secs_f64();
         let row = TrainRow {
             iteration: it,
             epoch: epoch_of(it),
             loss,
             lr: r.lr,
-            grad_norm_first: g_first,
-            grad_norm_last: g_last,
+            grad_norm_first: step.grad_norm_first,
+            grad_norm_last: step.grad_norm_last,
         };
         Logs::row(&mut logs.train, &row)?;
         rows.push(row);
@@ -397,8 +359,8 @@ pub fn train_one(
                     .map(|p| (p.name.clone(), p.value.clone()))
                     .collect(),
                 velocity: sgd.velocity().to_vec(),
-                order: order.iter().map(|&i| i as u32).collect(),
-                shuffle_word_pos: shuffle.get_word_pos(),
+                order: batches.order().iter().map(|&i| i as u32).collect(),
+                shuffle_word_pos: batches.word_pos(),
                 train_time_s: train_time,
             }
             .write(&dir.join(checkpoint::FILE))?;

@@ -1,0 +1,62 @@
+//! The training step: forward, loss, backward and the SGD update, on one mini-batch.
+
+use layers::{Sequential, Sgd};
+use tensor::{Profile, Tape, Tensor};
+
+/// What one training step measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Step {
+    /// The mini-batch's mean cross-entropy, before the update.
+    pub loss: f32,
+    /// L2 norm of the loss gradient of the first weight layer's weight.
+    pub grad_norm_first: f64,
+    /// L2 norm of the loss gradient of the last weight layer's weight.
+    pub grad_norm_last: f64,
+}
+
+/// L2 norm, accumulated in f64.
+pub fn l2_norm(t: &Tensor) -> f64 {
+    t.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt()
+}
+
+/// One SGD step of `net` on the batch `x [N, C, H, W]` with `labels`. Returns `Err(loss)`
+/// without touching the net if the loss is not finite (the run diverged). With `profile`,
+/// adds the step's time per op kind to it.
+pub fn train_step(
+    net: &mut Sequential,
+    sgd: &mut Sgd,
+    x: Tensor,
+    labels: &[usize],
+    profile: Option<&mut Profile>,
+) -> Result<Step, f32> {
+    let mut tape = Tape::new();
+    if profile.is_some() {
+        tape.enable_profiling();
+    }
+    let xin = tape.constant(x);
+    let logits = net.forward(&mut tape, xin);
+    let loss_id = tape.softmax_cross_entropy(logits, labels);
+    let loss = *tape.value(loss_id).first().expect("the loss is a scalar");
+    if !loss.is_finite() {
+        return Err(loss);
+    }
+    let grads = tape.backward(loss_id);
+    let weights = net.weight_names();
+    let norm = |name: Option<&String>| {
+        let id = name.and_then(|n| tape.params().iter().find(|(m, _)| m == n));
+        id.and_then(|(_, id)| grads.get(*id)).map_or(0.0, l2_norm)
+    };
+    let step = Step {
+        loss,
+        grad_norm_first: norm(weights.first()),
+        grad_norm_last: norm(weights.last()),
+    };
+    let t0 = std::time::Instant::now();
+    sgd.step(net, &tape, &grads);
+    if let Some(p) = profile {
+        p.merge(tape.profile().expect("profiling"));
+        p.merge(grads.profile().expect("profiling"));
+        p.add("optimizer", t0.elapsed().as_secs_f64());
+    }
+    Ok(step)
+}
