@@ -4,8 +4,10 @@
 //! `cargo bench -p tensor --bench conv`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use tensor::kernels::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward};
-use tensor::kernels::{conv_implicit, winograd};
+use tensor::kernels::conv::{
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward_act, conv2d_forward_on,
+    simd_available, ConvPath,
+};
 use tensor::{ConvGeom, Tape, Tensor};
 
 fn seeded(shape: &[usize], seed: u32) -> Tensor {
@@ -28,7 +30,7 @@ fn stages(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("conv{ch}x{hw}"));
         g.sample_size(10);
         g.bench_function("forward", |bch| {
-            bch.iter(|| conv2d_forward(x.view(), w.view(), b.view(), geom))
+            bch.iter(|| conv2d_forward_act(x.view(), w.view(), b.view(), geom, false))
         });
         g.bench_function("backward_input", |bch| {
             bch.iter(|| conv2d_backward_input(dy.view(), w.view(), [128, ch, hw, hw], geom))
@@ -43,9 +45,10 @@ fn stages(c: &mut Criterion) {
 /// The two forward paths of a "same" 3×3 convolution side by side at the stage shapes:
 /// Winograd F(2×2, 3×3) and the direct implicit GEMM (the input gradient is a forward too).
 fn paths(c: &mut Criterion) {
-    if !tensor::kernels::microkernel::available() {
+    if !simd_available() {
         return;
     }
+    let geom = ConvGeom { stride: 1, pad: 1 };
     for (ch, hw) in [(16, 28), (32, 14), (64, 7)] {
         let x = seeded(&[128, ch, hw, hw], 1).into_dimensionality().unwrap();
         let w = seeded(&[ch, ch, 3, 3], 2).into_dimensionality().unwrap();
@@ -53,10 +56,28 @@ fn paths(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("paths{ch}x{hw}"));
         g.sample_size(10);
         g.bench_function("forward_winograd", |bch| {
-            bch.iter(|| winograd::forward(x.view(), w.view(), b.view(), false))
+            bch.iter(|| {
+                conv2d_forward_on(
+                    ConvPath::Winograd,
+                    x.view(),
+                    w.view(),
+                    b.view(),
+                    geom,
+                    false,
+                )
+            })
         });
         g.bench_function("forward_direct", |bch| {
-            bch.iter(|| conv_implicit::forward(x.view(), w.view(), b.view(), false))
+            bch.iter(|| {
+                conv2d_forward_on(
+                    ConvPath::Implicit,
+                    x.view(),
+                    w.view(),
+                    b.view(),
+                    geom,
+                    false,
+                )
+            })
         });
         g.finish();
     }
@@ -92,8 +113,8 @@ fn layer(c: &mut Criterion) {
 /// The 6×16 micro-kernel alone, operands in L1: `K = 9 × 16` (a stage-1 forward block).
 /// 13,824 multiply-adds per call; divide by the time for its FMA throughput.
 fn microkernel(c: &mut Criterion) {
-    use tensor::kernels::microkernel::{available, gemm_block, Block};
-    if !available() {
+    use tensor::kernels::conv::{gemm_block, Block};
+    if !simd_available() {
         return;
     }
     let taps: Vec<usize> = (0..9).map(|t| (t / 3 * 30 + t % 3) * 16).collect();

@@ -15,9 +15,16 @@
 //! assert_eq!(grads.get(x).unwrap().as_slice().unwrap(), &[1.0, 0.0, 1.0]);
 //! ```
 
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
 mod backward;
 mod error;
+/// The kernels, public only for the benchmarks (feature `internals`).
+#[cfg(feature = "internals")]
 pub mod kernels;
+#[cfg(not(feature = "internals"))]
+mod kernels;
 mod op;
 mod profile;
 pub mod shape;

@@ -34,10 +34,15 @@ pub enum Op {
     /// 2-D convolution of `x [N, C, H, W]` by `w [Co, C, kh, kw]` plus bias `b [Co]`,
     /// followed by `max(·, 0)` when `relu` (the rectifier fused into the output pass).
     Conv2d {
+        /// The input.
         x: NodeId,
+        /// The weight.
         w: NodeId,
+        /// The bias.
         b: NodeId,
+        /// Stride and padding.
         geom: ConvGeom,
+        /// Whether the rectifier is fused in.
         relu: bool,
     },
     /// Max-pool over square windows; saves the argmax of each window.

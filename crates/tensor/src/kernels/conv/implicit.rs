@@ -12,32 +12,18 @@
 //! * forward (channels first, no transposes): `Y[o][r] = Σ_tap Σ_c Wo[o][tap][c] ·
 //!   xp[c][r + tap]`, a block being 6 output channels × 16 consecutive `r`;
 //! * input gradient: the forward applied to `dY` with the flipped, transposed weight
-//!   (`conv.rs` does this);
+//!   (`mod.rs` does this);
 //! * weight gradient: `dW[o][c][tap] = Σ_r dYp[o][r] · xp[c][r + tap]`, dot products
 //!   along rows (`dot_block`, 4 output channels × the 3 taps of a kernel row per call),
 //!   `dYp` the output gradient on the same rows with zeros in the pad columns, so they add
 //!   nothing; small images are laid side by side in one wide image so the rows are long.
 
-use super::elementwise::{Relu, Unary};
-use super::microkernel::{self, dot_block, gemm_block, Block, DotBlock, DOT_A, DOT_B, MR, NR};
-use crate::ConvGeom;
+use super::simd::gemm::{dot_block, gemm, Block, DotBlock, DOT_A, DOT_B, NR};
+use super::{copy_rows, sum_in_order, write_output, WEIGHT_GRAD_CHUNK};
+use crate::kernels::elementwise::{Relu, Unary};
 use ndarray::parallel::prelude::*;
-use ndarray::{Array1, Array4, ArrayView1, ArrayView4, Axis};
-
-/// Images per weight-gradient partial sum (fixed, so the sum's order never depends on the
-/// number of threads).
-const WEIGHT_GRAD_CHUNK: usize = 8;
-
-/// Whether a forward convolution with a `kh × kw` kernel and `geom` runs here: AVX2/FMA
-/// present, stride 1, odd square kernel, "same" padding.
-pub fn supports_forward(kh: usize, kw: usize, geom: ConvGeom) -> bool {
-    microkernel::available() && geom.stride == 1 && kh == kw && kh % 2 == 1 && geom.pad == kh / 2
-}
-
-/// Whether the weight gradient runs here: as [`supports_forward`].
-pub fn supports_weight(kh: usize, kw: usize, geom: ConvGeom) -> bool {
-    supports_forward(kh, kw, geom)
-}
+use ndarray::{Array1, Array4, ArrayView1, ArrayView4, ArrayViewMut4, Axis};
+use std::mem::MaybeUninit;
 
 /// The padded grid of one image.
 #[derive(Clone, Copy, Debug)]
@@ -97,10 +83,7 @@ impl Grid {
         stride: usize,
     ) {
         for (src, dst) in x.chunks_exact(self.h * w).zip(dst.chunks_exact_mut(stride)) {
-            for (y, row) in src.chunks_exact(w).enumerate() {
-                let at = self.row_of(y, x0) + shift;
-                dst[at..at + w].copy_from_slice(row);
-            }
+            copy_rows(src, w, dst, self.row_of(0, x0) + shift, self.wp);
         }
     }
     /// Copies `x [C, H, W]` into the interior of the channel planes of `xp` (whose pads
@@ -111,15 +94,15 @@ impl Grid {
     }
 }
 
-/// `y [N, Co, H, W] = conv(x, w) + b`, "same" padding, stride 1 (see [`supports_forward`]),
-/// then `max(y, 0)` if `relu`.
-pub fn forward(
+/// `y [N, Co, H, W] = conv(x, w) + b`, "same" padding, stride 1, an odd square kernel
+/// (AVX2/FMA), then `max(y, 0)` if `relu`.
+pub(super) fn forward(
     x: ArrayView4<f32>,
     w: ArrayView4<f32>,
     b: ArrayView1<f32>,
     relu: bool,
 ) -> Array4<f32> {
-    let (n, c, h, wd) = x.dim();
+    let (_, c, h, wd) = x.dim();
     let (co, _, k, _) = w.dim();
     let g = Grid::new(h, wd, k);
     let x = x.as_standard_layout();
@@ -131,65 +114,58 @@ pub fn forward(
     let a_segments: Vec<usize> = (0..k * k).map(|t| t * c).collect();
     let b_segments = g.taps();
     let (rows, plane) = (g.rows_padded(), g.plane());
-    // Every element is written below, so the output is not zeroed first.
-    let mut y = Array4::<f32>::uninit((n, co, h, wd));
-    y.axis_iter_mut(Axis(0))
-        .into_par_iter()
-        .zip(x.axis_iter(Axis(0)))
-        .for_each_init(
-            || (vec![0.0f32; c * plane], vec![0.0f32; co * rows]),
-            |(xp, out), (mut yn, xn)| {
-                g.pack_planes(xn.as_slice().expect("conv2d: contiguous image"), xp);
-                for r0 in (0..rows).step_by(NR) {
-                    for o0 in (0..co).step_by(MR) {
-                        let block = Block {
-                            rows: MR.min(co - o0),
-                            a_at: o0 * k * k * c,
-                            a_row: k * k * c,
-                            a_k: 1,
-                            a_segments: &a_segments,
-                            b_segments: &b_segments,
-                            seg_len: c,
-                            b_at: r0,
-                            b_k: plane,
-                            c_at: o0 * rows + r0,
-                            c_row: rows,
-                            accumulate: false,
-                        };
-                        gemm_block(&block, &wo, xp, out);
-                    }
-                }
-                let yn = yn.as_slice_mut().expect("contiguous output");
-                for ((dst, src), &bias) in yn
-                    .chunks_exact_mut(h * wd)
-                    .zip(out.chunks_exact(rows))
-                    .zip(b.iter())
-                {
-                    for (row, y) in dst.chunks_exact_mut(wd).zip(0..) {
-                        let at = g.row_of(y, 0);
-                        if relu {
-                            for (d, &v) in row.iter_mut().zip(&src[at..at + wd]) {
-                                d.write(Relu::f(v + bias));
-                            }
-                        } else {
-                            for (d, &v) in row.iter_mut().zip(&src[at..at + wd]) {
-                                d.write(v + bias);
-                            }
+    let block = Block {
+        rows: 0,
+        a_at: 0,
+        a_row: k * k * c,
+        a_k: 1,
+        a_segments: &a_segments,
+        b_segments: &b_segments,
+        seg_len: c,
+        b_at: 0,
+        b_k: plane,
+        c_at: 0,
+        c_row: rows,
+        accumulate: false,
+    };
+    let init = || (vec![0.0f32; c * plane], vec![0.0f32; co * rows]);
+    let fill = |(xp, out): &mut (Vec<f32>, Vec<f32>),
+                mut ys: ArrayViewMut4<MaybeUninit<f32>>,
+                xs: ArrayView4<f32>| {
+        for (mut yn, xn) in ys.axis_iter_mut(Axis(0)).zip(xs.axis_iter(Axis(0))) {
+            g.pack_planes(xn.as_slice().expect("conv2d: contiguous image"), xp);
+            gemm(&block, co, rows, &wo, xp, out);
+            let yn = yn.as_slice_mut().expect("contiguous output");
+            for ((dst, src), &bias) in yn
+                .chunks_exact_mut(h * wd)
+                .zip(out.chunks_exact(rows))
+                .zip(b.iter())
+            {
+                for (row, y) in dst.chunks_exact_mut(wd).zip(0..) {
+                    let at = g.row_of(y, 0);
+                    if relu {
+                        for (d, &v) in row.iter_mut().zip(&src[at..at + wd]) {
+                            d.write(Relu::f(v + bias));
+                        }
+                    } else {
+                        for (d, &v) in row.iter_mut().zip(&src[at..at + wd]) {
+                            d.write(v + bias);
                         }
                     }
                 }
-            },
-        );
-    // SAFETY: the loops above wrote every element: each image's `co` planes, each plane's
-    // `h` rows of `wd` values.
-    unsafe { y.assume_init() }
+            }
+        }
+    };
+    // SAFETY: `fill` writes every element of its chunk: each image's `co` planes, each
+    // plane's `h` rows of `wd` values.
+    unsafe { write_output(x.view(), co, 1, init, fill) }
 }
 
 /// `(dW [Co, C, k, k], db [Co])` of a "same", stride-1 convolution (see
-/// [`supports_weight`]), channels first: `dW[o][c][tap] = Σ_r dYp[o][r] · xp[c][r + tap]`,
+/// `ConvPath::Implicit`), channels first: `dW[o][c][tap] = Σ_r dYp[o][r] · xp[c][r + tap]`,
 /// summed in fixed chunks of images and then the chunks in order: bit-identical on any
 /// number of threads.
-pub fn backward_weight(
+pub(super) fn backward_weight(
     dy: ArrayView4<f32>,
     x: ArrayView4<f32>,
     k: usize,
@@ -266,16 +242,7 @@ pub fn backward_weight(
             (dw, db)
         })
         .collect();
-    let mut dw = vec![0.0f32; co * c * kk];
-    let mut db = Array1::<f32>::zeros(co);
-    for (pw, pb) in &partials {
-        for (a, b) in dw.iter_mut().zip(pw) {
-            *a += b;
-        }
-        for (a, b) in db.iter_mut().zip(pb) {
-            *a += b;
-        }
-    }
+    let (dw, db) = sum_in_order(&partials, co * c * kk, co);
     let dw = Array4::from_shape_vec((co, c, k, k), dw).expect("dw shape");
-    (dw, db)
+    (dw, Array1::from(db))
 }

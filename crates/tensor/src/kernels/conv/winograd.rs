@@ -9,8 +9,8 @@
 //! GEMM, `M[ξ] (Co × tiles) = U[ξ] (Co × C) · V[ξ] (C × tiles)`, on the 6×16 micro-kernel.
 //!
 //! This serves the forward and the input gradient (the forward with the flipped weight,
-//! `conv.rs`); bias and rectifier are applied as the output transform writes `y`. The
-//! weight gradient stays direct (`conv_implicit.rs`): done this way (`dU[ξ] = Σ dM[ξ] ·
+//! `mod.rs`); bias and rectifier are applied as the output transform writes `y`. The
+//! weight gradient stays direct (`implicit.rs`): done this way (`dU[ξ] = Σ dM[ξ] ·
 //! V[ξ]ᵀ`, `dM = A dY Aᵀ`, `dW = Gᵀ dU G`, tried with 2 MiB chunks) it measured 1.2×
 //! faster at 14×14 but slower at 28×28 (6.2 against 5.4 ms) and at 7×7 (7.4 against 7.1),
 //! not worth a second path.
@@ -19,11 +19,11 @@
 //! rounded up to whole 16-wide blocks), sized so a chunk's transformed input stays near
 //! L2. The transforms work on 8 tiles at once (AVX2).
 
-use super::microkernel::{self, gemm_block, Block, MR, NR};
 use super::scratch::with_scratch;
-use crate::ConvGeom;
-use ndarray::parallel::prelude::*;
-use ndarray::{Array4, ArrayView1, ArrayView4, Axis};
+use super::simd::{self, gemm::gemm, gemm::Block, gemm::NR};
+use super::{copy_rows, write_output};
+use ndarray::{Array4, ArrayView1, ArrayView4, ArrayViewMut4, Axis};
+use std::mem::MaybeUninit;
 
 /// Positions of a transformed 4×4 tile.
 const XI: usize = 16;
@@ -35,21 +35,11 @@ const CHUNK_FLOATS: usize = 128 * 1024;
 /// the transforms cost O(C + Co) and save O(C · Co) multiplies: measured at batch 128
 /// (`cargo bench -p tensor --bench conv -- paths`), 1.25-1.45× faster with 32 and 64
 /// channels, slower with 16.
-pub const MIN_CHANNELS: usize = 32;
-
-/// Whether this path runs the forward convolution: AVX2/FMA present, a 3×3 kernel, stride
-/// 1, pad 1, and at least [`MIN_CHANNELS`] input and output channels.
-pub fn supports(kh: usize, kw: usize, geom: ConvGeom, c: usize, co: usize) -> bool {
-    microkernel::available()
-        && (kh, kw) == (3, 3)
-        && (geom.stride, geom.pad) == (1, 1)
-        && c >= MIN_CHANNELS
-        && co >= MIN_CHANNELS
-}
+pub(super) const MIN_CHANNELS: usize = 32;
 
 /// `Bᵀ x` for one column (or row) of a 4×4 input patch.
 #[inline(always)]
-fn bt<T: Lane>(x: [T; 4]) -> [T; 4] {
+pub(super) fn bt<T: Lane>(x: [T; 4]) -> [T; 4] {
     [
         x[0].sub(x[2]),
         x[1].add(x[2]),
@@ -60,7 +50,7 @@ fn bt<T: Lane>(x: [T; 4]) -> [T; 4] {
 
 /// `Aᵀ x`: two outputs from one column (or row) of a transformed tile.
 #[inline(always)]
-fn at<T: Lane>(x: [T; 4]) -> [T; 2] {
+pub(super) fn at<T: Lane>(x: [T; 4]) -> [T; 2] {
     [x[0].add(x[1]).add(x[2]), x[1].sub(x[2]).sub(x[3])]
 }
 
@@ -77,7 +67,7 @@ fn g(x: [f32; 3]) -> [f32; 4] {
 /// `L X Rᵀ` for a small matrix `X [I][J]` and one 1-D map `f` (`L = R`): `f` on every
 /// column, then on every row.
 #[inline(always)]
-fn sandwich<T: Lane, const I: usize, const J: usize, const P: usize, const Q: usize>(
+pub(super) fn sandwich<T: Lane, const I: usize, const J: usize, const P: usize, const Q: usize>(
     x: [[T; J]; I],
     f: impl Fn([T; I]) -> [T; P],
     h: impl Fn([T; J]) -> [T; Q],
@@ -87,7 +77,7 @@ fn sandwich<T: Lane, const I: usize, const J: usize, const P: usize, const Q: us
 }
 
 /// What the 1-D transforms need of a number: a float, or 8 of them in a register.
-trait Lane: Copy {
+pub(super) trait Lane: Copy {
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
 }
@@ -103,7 +93,7 @@ impl Lane for f32 {
 
 /// The tiles of one image and how images are grouped into chunks.
 #[derive(Clone, Debug)]
-struct Tiling {
+pub(super) struct Tiling {
     h: usize,
     w: usize,
     /// Rows of tiles, `⌈H/2⌉`.
@@ -121,7 +111,7 @@ struct Tiling {
     /// The groups of 8 tiles the transforms take at once, in slot order: tiles past the
     /// image (the rest of a short row, or a row below the last) are computed and
     /// overwritten by the next group or left in slots nothing reads.
-    groups: Vec<Group>,
+    pub(super) groups: Vec<Group>,
     /// One past the last slot any group writes.
     slots_written: usize,
     /// Distance between rows of `V` and `M` (one row per position and channel):
@@ -184,39 +174,36 @@ impl Tiling {
     }
     /// Width of the zero-bordered input plane: one pad column each side, room for the
     /// last group's loads.
-    fn plane_w(&self) -> usize {
+    pub(super) fn plane_w(&self) -> usize {
         2 * self.twr + 2
     }
     /// Its rows: one pad row each side, and a row of tiles more for a paired group below
     /// the last.
-    fn plane_len(&self) -> usize {
+    pub(super) fn plane_len(&self) -> usize {
         (2 * self.th + 4) * self.plane_w()
     }
     /// Width of an output plane: two columns per tile slot of a row.
-    fn out_w(&self) -> usize {
+    pub(super) fn out_w(&self) -> usize {
         2 * self.twr
     }
-    fn out_len(&self) -> usize {
+    pub(super) fn out_len(&self) -> usize {
         (2 * self.th + 2) * self.out_w()
     }
     /// Copies one channel `x [H, W]` inside the one-pixel border of the input plane;
     /// what is outside stays as it was (zero borders stay zero).
     fn pack(&self, x: &[f32], plane: &mut [f32]) {
-        for (row, y) in x.chunks_exact(self.w).zip(1..) {
-            let at = y * self.plane_w() + 1;
-            plane[at..at + self.w].copy_from_slice(row);
-        }
+        copy_rows(x, self.w, plane, self.plane_w() + 1, self.plane_w());
     }
 }
 
 /// 8 tiles transformed together, in two halves of 4 consecutive tiles of one row each.
 #[derive(Clone, Copy, Debug)]
-struct Group {
+pub(super) struct Group {
     /// Slot of the first tile.
-    slot: usize,
+    pub(super) slot: usize,
     /// (tile row, tile column) of the first tile of each half.
-    a: (usize, usize),
-    b: (usize, usize),
+    pub(super) a: (usize, usize),
+    pub(super) b: (usize, usize),
 }
 
 /// `U[ξ][o][c] = (G w[o][c] Gᵀ)[ξ]`, the transformed weight in the GEMM's layout.
@@ -277,67 +264,57 @@ impl<'a> Scratch<'a> {
     }
 }
 
-/// `y [N, Co, H, W] = conv(x, w) + b` for a 3×3 kernel, stride 1, pad 1 (see
-/// [`supports`]), then `max(y, 0)` if `relu`.
-pub fn forward(
+/// `y [N, Co, H, W] = conv(x, w) + b` for a 3×3 kernel, stride 1, pad 1, at least
+/// [`MIN_CHANNELS`] channels in and out (AVX2/FMA), then `max(y, 0)` if `relu`.
+pub(super) fn forward(
     x: ArrayView4<f32>,
     w: ArrayView4<f32>,
     b: ArrayView1<f32>,
     relu: bool,
 ) -> Array4<f32> {
-    let (n, c, h, wd) = x.dim();
+    let (_, c, h, wd) = x.dim();
     let co = w.dim().0;
     let t = &Tiling::new(h, wd, c.max(co));
     let x = x.as_standard_layout();
     let u = weight_transform(w);
-    // Every element is written below, so the output is not zeroed first.
-    let mut y = Array4::<f32>::uninit((n, co, h, wd));
-    y.axis_chunks_iter_mut(Axis(0), t.images)
-        .into_par_iter()
-        .zip(x.axis_chunks_iter(Axis(0), t.images))
-        .for_each(|(mut ys, xs)| {
-            with_scratch(Scratch::len(t, c, co), |buf| {
-                let mut s = Scratch::new(buf, t, c, co);
-                s.transform_inputs(t, xs);
-                for xi in 0..XI {
-                    for t0 in (0..t.slots).step_by(NR) {
-                        for o0 in (0..co).step_by(MR) {
-                            let block = Block {
-                                rows: MR.min(co - o0),
-                                a_at: (xi * co + o0) * c,
-                                a_row: c,
-                                a_k: 1,
-                                a_segments: &[0],
-                                b_segments: &[0],
-                                seg_len: c,
-                                b_at: xi * c * t.ld + t0,
-                                b_k: t.ld,
-                                c_at: (xi * co + o0) * t.ld + t0,
-                                c_row: t.ld,
-                                accumulate: false,
-                            };
-                            gemm_block(&block, &u, s.v, s.m);
+    let fill = |_: &mut (), mut ys: ArrayViewMut4<MaybeUninit<f32>>, xs: ArrayView4<f32>| {
+        with_scratch(Scratch::len(t, c, co), |buf| {
+            let mut s = Scratch::new(buf, t, c, co);
+            s.transform_inputs(t, xs);
+            for xi in 0..XI {
+                let block = Block {
+                    rows: 0,
+                    a_at: xi * co * c,
+                    a_row: c,
+                    a_k: 1,
+                    a_segments: &[0],
+                    b_segments: &[0],
+                    seg_len: c,
+                    b_at: xi * c * t.ld,
+                    b_k: t.ld,
+                    c_at: xi * co * t.ld,
+                    c_row: t.ld,
+                    accumulate: false,
+                };
+                gemm(&block, co, t.slots, &u, s.v, s.m);
+            }
+            for (i, mut yn) in ys.axis_iter_mut(Axis(0)).enumerate() {
+                let yn = yn.as_slice_mut().expect("contiguous output");
+                for ((o, yc), &bias) in yn.chunks_exact_mut(h * wd).enumerate().zip(&b) {
+                    let at = o * t.ld + i * t.per_image();
+                    output_transform(t, s.m, at, co * t.ld, bias, relu, s.out);
+                    for (dst, src) in yc.chunks_exact_mut(wd).zip(s.out.chunks_exact(t.out_w())) {
+                        for (d, &v) in dst.iter_mut().zip(src) {
+                            d.write(v);
                         }
                     }
                 }
-                for (i, mut yn) in ys.axis_iter_mut(Axis(0)).enumerate() {
-                    let yn = yn.as_slice_mut().expect("contiguous output");
-                    for ((o, yc), &bias) in yn.chunks_exact_mut(h * wd).enumerate().zip(&b) {
-                        let at = o * t.ld + i * t.per_image();
-                        output_transform(t, s.m, at, co * t.ld, bias, relu, s.out);
-                        for (dst, src) in yc.chunks_exact_mut(wd).zip(s.out.chunks_exact(t.out_w()))
-                        {
-                            for (d, &v) in dst.iter_mut().zip(src) {
-                                d.write(v);
-                            }
-                        }
-                    }
-                }
-            })
-        });
-    // SAFETY: the loops above wrote every element: each image's `co` planes, each plane's
-    // `h` rows of `wd` values.
-    unsafe { y.assume_init() }
+            }
+        })
+    };
+    // SAFETY: `fill` writes every element of its chunk: each image's `co` planes, each
+    // plane's `h` rows of `wd` values.
+    unsafe { write_output(x.view(), co, t.images, || (), fill) }
 }
 
 /// Writes `V = Bᵀ d B` of every tile of one zero-bordered channel plane: position `ξ` of
@@ -351,15 +328,12 @@ fn input_transform(t: &Tiling, plane: &[f32], v: &mut [f32], at: usize, stride: 
     );
     let last = at + (XI - 1) * stride + t.slots_written - 1;
     assert!(last < v.len(), "winograd: V writes {last}, len {}", v.len());
-    assert!(
-        microkernel::available(),
-        "winograd: this CPU lacks AVX2/FMA"
-    );
+    assert!(simd::available(), "winograd: this CPU lacks AVX2/FMA");
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 is available; loads stay inside the plane (rows < 2·th + 4, columns
-    // < 2·twr + 2) and whole-vector stores at or below `last`.
+    // SAFETY: AVX2 and FMA are available; the plane holds `plane_len` floats and every
+    // slot written, `at + ξ·stride + s` for `s < slots_written`, is at most `last`.
     unsafe {
-        avx2::input(t, plane.as_ptr(), v.as_mut_ptr().add(at), stride)
+        simd::winograd::input(t, plane.as_ptr(), v.as_mut_ptr().add(at), stride)
     }
 }
 
@@ -383,105 +357,11 @@ fn output_transform(
         out.len(),
         t.out_len()
     );
-    assert!(
-        microkernel::available(),
-        "winograd: this CPU lacks AVX2/FMA"
-    );
+    assert!(simd::available(), "winograd: this CPU lacks AVX2/FMA");
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 is available; whole-vector reads stop at `last`, writes inside `out`.
+    // SAFETY: AVX2 and FMA are available; every slot read is at most `last`, and `out`
+    // holds `out_len` floats.
     unsafe {
-        avx2::output(t, m.as_ptr().add(at), stride, bias, relu, out.as_mut_ptr())
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::{at, bt, sandwich, Lane, Tiling};
-    use std::arch::x86_64::*;
-
-    /// Eight floats in one register.
-    #[derive(Clone, Copy)]
-    struct V8(__m256);
-
-    impl Lane for V8 {
-        #[inline(always)]
-        fn add(self, o: Self) -> Self {
-            // SAFETY: only built inside the AVX2 functions below.
-            V8(unsafe { _mm256_add_ps(self.0, o.0) })
-        }
-        #[inline(always)]
-        fn sub(self, o: Self) -> Self {
-            // SAFETY: as above.
-            V8(unsafe { _mm256_sub_ps(self.0, o.0) })
-        }
-    }
-
-    /// The even and the odd elements of the 8 floats at `pa` (lanes 0-3) and of the 8 at
-    /// `pb` (lanes 4-7).
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn deinterleave(pa: *const f32, pb: *const f32) -> (V8, V8) {
-        let (lo, hi) = (halves(pa, pb), halves(pa.add(4), pb.add(4)));
-        let even = _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi);
-        let odd = _mm256_shuffle_ps::<0b11_01_11_01>(lo, hi);
-        (V8(even), V8(odd))
-    }
-
-    /// The 4 floats at `a` (lanes 0-3) and the 4 at `b` (lanes 4-7).
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn halves(a: *const f32, b: *const f32) -> __m256 {
-        _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(_mm_loadu_ps(a)), _mm_loadu_ps(b))
-    }
-
-    /// See `input_transform`; `v` points at slot 0 of position 0.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn input(t: &Tiling, plane: *const f32, v: *mut f32, stride: usize) {
-        let pw = t.plane_w();
-        for g in &t.groups {
-            let d: [[V8; 4]; 4] = std::array::from_fn(|r| {
-                let pa = plane.add((2 * g.a.0 + r) * pw + 2 * g.a.1);
-                let pb = plane.add((2 * g.b.0 + r) * pw + 2 * g.b.1);
-                let (d0, d1) = deinterleave(pa, pb);
-                let (d2, d3) = deinterleave(pa.add(2), pb.add(2));
-                [d0, d1, d2, d3]
-            });
-            let dst = v.add(g.slot);
-            for (xi, &val) in sandwich(d, bt, bt).iter().flatten().enumerate() {
-                _mm256_storeu_ps(dst.add(xi * stride), val.0);
-            }
-        }
-    }
-
-    /// See `output_transform`; `m` points at tile 0 of position 0.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn output(
-        t: &Tiling,
-        m: *const f32,
-        stride: usize,
-        bias: f32,
-        relu: bool,
-        out: *mut f32,
-    ) {
-        let (bias, zero, ow) = (_mm256_set1_ps(bias), _mm256_setzero_ps(), t.out_w());
-        for g in &t.groups {
-            let src = m.add(g.slot);
-            let x: [[V8; 4]; 4] = std::array::from_fn(|i| {
-                std::array::from_fn(|j| V8(_mm256_loadu_ps(src.add((4 * i + j) * stride))))
-            });
-            for (i, [y0, y1]) in sandwich(x, at, at).into_iter().enumerate() {
-                let (mut y0, mut y1) = (_mm256_add_ps(y0.0, bias), _mm256_add_ps(y1.0, bias));
-                if relu {
-                    (y0, y1) = (_mm256_max_ps(y0, zero), _mm256_max_ps(y1, zero));
-                }
-                // Interleave the tiles' left and right columns: each half is 8 outputs of
-                // one row.
-                let (lo, hi) = (_mm256_unpacklo_ps(y0, y1), _mm256_unpackhi_ps(y0, y1));
-                let row_a = out.add((2 * g.a.0 + i) * ow + 2 * g.a.1);
-                let row_b = out.add((2 * g.b.0 + i) * ow + 2 * g.b.1);
-                _mm256_storeu_ps(row_a, _mm256_permute2f128_ps::<0x20>(lo, hi));
-                _mm256_storeu_ps(row_b, _mm256_permute2f128_ps::<0x31>(lo, hi));
-            }
-        }
+        simd::winograd::output(t, m.as_ptr().add(at), stride, bias, relu, out.as_mut_ptr())
     }
 }

@@ -1,0 +1,308 @@
+//! The register-blocked FMA micro-kernels behind the implicit-GEMM and Winograd
+//! convolutions: a block of up to 6 rows × 16 columns of `C`, kept in twelve AVX2
+//! registers while `K` products are accumulated, then stored (or added) once.
+//!
+//! `C[i][j] (+)= Σ_s Σ_k A[i](s, k) · B(s, k)[j]` for `i < rows ≤ 6`, `j < 16`, with
+//! `A[i](s, k) = a[i·a_row + a_segments[s] + k·a_k]` and
+//! `B(s, k)[j] = b[b_segments[s] + k·b_k + j]` (offsets from `a_at`, `b_at`). The segments
+//! let one call walk the 3×3 taps of a convolution, each a different offset into the same
+//! padded image.
+
+/// Columns of `C` per call: two 8-lane vectors.
+pub(crate) const NR: usize = 16;
+/// Most rows of `C` per call: 6 rows × 2 vectors = 12 accumulators, plus the two `B`
+/// vectors and one broadcast `A` value: 15 of the 16 AVX2 registers.
+pub(crate) const MR: usize = 6;
+
+/// One block's operands: offsets into the three slices and their strides.
+#[derive(Clone, Copy, Debug)]
+pub struct Block<'s> {
+    /// Rows of `C` (1 to [`MR`]).
+    pub rows: usize,
+    /// Offset of `A[0](0, 0)` in `a`, before `a_segments`.
+    pub a_at: usize,
+    /// Distance between rows of `A`.
+    pub a_row: usize,
+    /// Distance between consecutive `k` within a segment.
+    pub a_k: usize,
+    /// Offset of each segment's start in `a`, added to `a_at`.
+    pub a_segments: &'s [usize],
+    /// `k` per segment.
+    pub seg_len: usize,
+    /// Offset of `B(0, 0)[0]` in `b`.
+    pub b_at: usize,
+    /// Offset of each segment's start in `b`, added to `b_at` (as many as `a_segments`).
+    pub b_segments: &'s [usize],
+    /// Distance between consecutive rows of `B` within a segment.
+    pub b_k: usize,
+    /// Offset of `C[0][0]` in `c`.
+    pub c_at: usize,
+    /// Distance between rows of `C`.
+    pub c_row: usize,
+    /// Add to `C` instead of overwriting it.
+    pub accumulate: bool,
+}
+
+/// Computes one block. Panics (naming the operand) if any index it would touch is out of
+/// bounds, so the unsafe inner loop only ever reads and writes inside the slices.
+pub fn gemm_block(p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(
+        (1..=MR).contains(&p.rows),
+        "gemm_block: {} rows, expected 1..={MR}",
+        p.rows
+    );
+    assert!(super::available(), "gemm_block: this CPU lacks AVX2/FMA");
+    assert_eq!(
+        p.a_segments.len(),
+        p.b_segments.len(),
+        "gemm_block: segments of A vs B"
+    );
+    if p.seg_len > 0 && !p.a_segments.is_empty() {
+        let a_seg = p.a_segments.iter().copied().max().unwrap_or(0);
+        let a_max = p.a_at + (p.rows - 1) * p.a_row + a_seg + (p.seg_len - 1) * p.a_k;
+        assert!(
+            a_max < a.len(),
+            "gemm_block: A reads {a_max}, len {}",
+            a.len()
+        );
+        let b_seg = p.b_segments.iter().copied().max().unwrap_or(0);
+        let b_max = p.b_at + b_seg + (p.seg_len - 1) * p.b_k + NR - 1;
+        assert!(
+            b_max < b.len(),
+            "gemm_block: B reads {b_max}, len {}",
+            b.len()
+        );
+    }
+    let c_max = p.c_at + (p.rows - 1) * p.c_row + NR - 1;
+    assert!(
+        c_max < c.len(),
+        "gemm_block: C writes {c_max}, len {}",
+        c.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are available (asserted), and every index the kernel touches
+    // is at most the maxima checked above.
+    unsafe {
+        let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        match p.rows {
+            6 => avx2::block::<6>(p, a, b, c),
+            5 => avx2::block::<5>(p, a, b, c),
+            4 => avx2::block::<4>(p, a, b, c),
+            3 => avx2::block::<3>(p, a, b, c),
+            2 => avx2::block::<2>(p, a, b, c),
+            _ => avx2::block::<1>(p, a, b, c),
+        }
+    }
+}
+
+/// `C = A · B` over all of `C`'s `rows × cols`, block by block (16 columns outer, 6 rows
+/// inner): `template` describes the block at row 0, column 0 (its `rows` is ignored);
+/// a block at `(o0, r0)` reads `A` from `a_at + o0·a_row`, `B` from `b_at + r0`, and
+/// writes `C` at `c_at + o0·c_row + r0`. `cols` is a multiple of [`NR`].
+pub(crate) fn gemm(
+    template: &Block,
+    rows: usize,
+    cols: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+) {
+    for r0 in (0..cols).step_by(NR) {
+        for o0 in (0..rows).step_by(MR) {
+            let block = Block {
+                rows: MR.min(rows - o0),
+                a_at: template.a_at + o0 * template.a_row,
+                b_at: template.b_at + r0,
+                c_at: template.c_at + o0 * template.c_row + r0,
+                ..*template
+            };
+            gemm_block(&block, a, b, c);
+        }
+    }
+}
+
+/// Rows of `A` per [`dot_block`] call.
+pub(crate) const DOT_A: usize = 4;
+/// Most rows of `B` per [`dot_block`] call: 4 × 3 accumulators, 3 `B` vectors and one `A`
+/// vector fill the 16 AVX2 registers.
+pub(crate) const DOT_B: usize = 3;
+
+/// A block of dot products along rows: `C[i][j] += Σ_k A[i][k] · B[j][k]`, `i < a_rows ≤ 4`,
+/// `j < b_rows ≤ 3`, `k < len` (a multiple of 8), with `A[i][k] = a[a_at + i·a_row + k]`,
+/// `B[j][k] = b[b_at + j·b_row + k]` and `C[i][j]` at `c[c_at + i·c_row + j·c_col]`. The
+/// convolution's weight gradient, channels first: each `k` is an output position.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DotBlock {
+    /// Rows of `A` (1 to [`DOT_A`]).
+    pub(crate) a_rows: usize,
+    /// Rows of `B` (1 to [`DOT_B`]).
+    pub(crate) b_rows: usize,
+    /// Length of every row, a multiple of 8.
+    pub(crate) len: usize,
+    /// Offset of `A[0][0]`.
+    pub(crate) a_at: usize,
+    /// Distance between rows of `A`.
+    pub(crate) a_row: usize,
+    /// Offset of `B[0][0]`.
+    pub(crate) b_at: usize,
+    /// Distance between rows of `B`.
+    pub(crate) b_row: usize,
+    /// Offset of `C[0][0]`.
+    pub(crate) c_at: usize,
+    /// Distance between `C[i][·]` and `C[i+1][·]`.
+    pub(crate) c_row: usize,
+    /// Distance between `C[·][j]` and `C[·][j+1]`.
+    pub(crate) c_col: usize,
+}
+
+/// Computes one [`DotBlock`], adding to `C`. Panics (naming the operand) if any index it
+/// would touch is out of bounds.
+pub(crate) fn dot_block(p: &DotBlock, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(
+        (1..=DOT_A).contains(&p.a_rows) && (1..=DOT_B).contains(&p.b_rows),
+        "dot_block: {}x{} rows, expected at most {DOT_A}x{DOT_B}",
+        p.a_rows,
+        p.b_rows
+    );
+    assert!(
+        p.len % 8 == 0,
+        "dot_block: length {} is not a multiple of 8",
+        p.len
+    );
+    assert!(super::available(), "dot_block: this CPU lacks AVX2/FMA");
+    if p.len > 0 {
+        let a_max = p.a_at + (p.a_rows - 1) * p.a_row + p.len - 1;
+        assert!(
+            a_max < a.len(),
+            "dot_block: A reads {a_max}, len {}",
+            a.len()
+        );
+        let b_max = p.b_at + (p.b_rows - 1) * p.b_row + p.len - 1;
+        assert!(
+            b_max < b.len(),
+            "dot_block: B reads {b_max}, len {}",
+            b.len()
+        );
+    }
+    let c_max = p.c_at + (p.a_rows - 1) * p.c_row + (p.b_rows - 1) * p.c_col;
+    assert!(
+        c_max < c.len(),
+        "dot_block: C writes {c_max}, len {}",
+        c.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are available (asserted), and every index the kernel touches
+    // is at most the maxima checked above.
+    unsafe {
+        let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        match (p.a_rows, p.b_rows) {
+            (4, 3) => avx2::dot::<4, 3>(p, a, b, c),
+            (4, 2) => avx2::dot::<4, 2>(p, a, b, c),
+            (4, _) => avx2::dot::<4, 1>(p, a, b, c),
+            (3, 3) => avx2::dot::<3, 3>(p, a, b, c),
+            (3, 2) => avx2::dot::<3, 2>(p, a, b, c),
+            (3, _) => avx2::dot::<3, 1>(p, a, b, c),
+            (2, 3) => avx2::dot::<2, 3>(p, a, b, c),
+            (2, 2) => avx2::dot::<2, 2>(p, a, b, c),
+            (2, _) => avx2::dot::<2, 1>(p, a, b, c),
+            (_, 3) => avx2::dot::<1, 3>(p, a, b, c),
+            (_, 2) => avx2::dot::<1, 2>(p, a, b, c),
+            (_, _) => avx2::dot::<1, 1>(p, a, b, c),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{Block, DotBlock};
+    use std::arch::x86_64::*;
+
+    /// The kernel for `R` rows; the loops over `R` unroll, so the accumulators stay in
+    /// registers.
+    ///
+    /// # Safety
+    ///
+    /// AVX2 and FMA are available, `R == p.rows`, and every index of `a`, `b` and `c`
+    /// that `p` describes (up to the maxima [`super::gemm_block`] checks) is in bounds.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn block<const R: usize>(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
+        // SAFETY: every pointer below stays within the bounds of the contract.
+        unsafe {
+            let mut acc = [[_mm256_setzero_ps(); 2]; R];
+            for (&sa, &sb) in p.a_segments.iter().zip(p.b_segments) {
+                let mut ap = a.add(p.a_at + sa);
+                let mut bp = b.add(p.b_at + sb);
+                for _ in 0..p.seg_len {
+                    let b0 = _mm256_loadu_ps(bp);
+                    let b1 = _mm256_loadu_ps(bp.add(8));
+                    for (i, acc) in acc.iter_mut().enumerate() {
+                        let ai = _mm256_broadcast_ss(&*ap.add(i * p.a_row));
+                        acc[0] = _mm256_fmadd_ps(ai, b0, acc[0]);
+                        acc[1] = _mm256_fmadd_ps(ai, b1, acc[1]);
+                    }
+                    ap = ap.add(p.a_k);
+                    bp = bp.add(p.b_k);
+                }
+            }
+            for (i, acc) in acc.iter().enumerate() {
+                let cp = c.add(p.c_at + i * p.c_row);
+                let (mut c0, mut c1) = (acc[0], acc[1]);
+                if p.accumulate {
+                    c0 = _mm256_add_ps(c0, _mm256_loadu_ps(cp));
+                    c1 = _mm256_add_ps(c1, _mm256_loadu_ps(cp.add(8)));
+                }
+                _mm256_storeu_ps(cp, c0);
+                _mm256_storeu_ps(cp.add(8), c1);
+            }
+        }
+    }
+
+    /// The dot-product kernel for `RA × RB` rows, 8 lanes at a time, each lane summed
+    /// across at the end in a fixed order.
+    ///
+    /// # Safety
+    ///
+    /// AVX2 and FMA are available, `(RA, RB) == (p.a_rows, p.b_rows)`, `p.len` is a
+    /// multiple of 8, and every index of `a`, `b` and `c` that `p` describes (up to the
+    /// maxima [`super::dot_block`] checks) is in bounds.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot<const RA: usize, const RB: usize>(
+        p: &DotBlock,
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+    ) {
+        // SAFETY: every pointer below stays within the bounds of the contract.
+        unsafe {
+            let mut acc = [[_mm256_setzero_ps(); RB]; RA];
+            let a0 = a.add(p.a_at);
+            let b0 = b.add(p.b_at);
+            let mut k = 0;
+            while k < p.len {
+                let mut bv = [_mm256_setzero_ps(); RB];
+                for (j, v) in bv.iter_mut().enumerate() {
+                    *v = _mm256_loadu_ps(b0.add(j * p.b_row + k));
+                }
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    let av = _mm256_loadu_ps(a0.add(i * p.a_row + k));
+                    for (acc, &bv) in acc.iter_mut().zip(&bv) {
+                        *acc = _mm256_fmadd_ps(av, bv, *acc);
+                    }
+                }
+                k += 8;
+            }
+            for (i, acc) in acc.iter().enumerate() {
+                for (j, &v) in acc.iter().enumerate() {
+                    let half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+                    let pair = _mm_add_ps(half, _mm_movehl_ps(half, half));
+                    let one = _mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1));
+                    *c.add(p.c_at + i * p.c_row + j * p.c_col) += _mm_cvtss_f32(one);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "gemm_tests.rs"]
+mod tests;

@@ -1,0 +1,127 @@
+//! The Winograd transforms on 8 tiles at a time (AVX2): `V = Bᵀ d B` of the input tiles
+//! and `Aᵀ M A` of the output tiles (see `../winograd.rs` for the tiling).
+
+use super::super::winograd::{at, bt, sandwich, Lane, Tiling};
+use std::arch::x86_64::*;
+
+/// Eight floats in one register.
+#[derive(Clone, Copy)]
+struct V8(__m256);
+
+impl Lane for V8 {
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        // SAFETY: only built inside the AVX2 functions below.
+        V8(unsafe { _mm256_add_ps(self.0, o.0) })
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        // SAFETY: as above.
+        V8(unsafe { _mm256_sub_ps(self.0, o.0) })
+    }
+}
+
+/// The even and the odd elements of the 8 floats at `pa` (lanes 0-3) and of the 8 at
+/// `pb` (lanes 4-7).
+///
+/// # Safety
+///
+/// AVX2 is available, and `pa[0..8]` and `pb[0..8]` are readable.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn deinterleave(pa: *const f32, pb: *const f32) -> (V8, V8) {
+    // SAFETY: `pa[0..4]`, `pa[4..8]` and the same of `pb` are readable (the contract).
+    let (lo, hi) = unsafe { (halves(pa, pb), halves(pa.add(4), pb.add(4))) };
+    let even = _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi);
+    let odd = _mm256_shuffle_ps::<0b11_01_11_01>(lo, hi);
+    (V8(even), V8(odd))
+}
+
+/// The 4 floats at `a` (lanes 0-3) and the 4 at `b` (lanes 4-7).
+///
+/// # Safety
+///
+/// AVX2 is available, and `a[0..4]` and `b[0..4]` are readable.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn halves(a: *const f32, b: *const f32) -> __m256 {
+    // SAFETY: both 4-float loads are inside readable memory (the contract).
+    unsafe { _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(_mm_loadu_ps(a)), _mm_loadu_ps(b)) }
+}
+
+/// `V = Bᵀ d B` of every group of tiles of one zero-bordered channel plane: position `ξ`
+/// of the tile in slot `s` to `v[ξ·stride + s]` (see `input_transform`).
+///
+/// # Safety
+///
+/// AVX2 and FMA are available; `plane` points at [`Tiling::plane_len`] readable floats;
+/// `v[ξ·stride + s]` is writable for every `ξ < 16` and `s < t.slots_written`.
+#[target_feature(enable = "avx2,fma")]
+pub(in crate::kernels::conv) unsafe fn input(
+    t: &Tiling,
+    plane: *const f32,
+    v: *mut f32,
+    stride: usize,
+) {
+    // SAFETY: every load is inside the plane (rows < 2·th + 4, columns < 2·twr + 2) and
+    // every whole-vector store at a slot below `slots_written` (the contract).
+    unsafe {
+        let pw = t.plane_w();
+        for g in &t.groups {
+            let d: [[V8; 4]; 4] = std::array::from_fn(|r| {
+                let pa = plane.add((2 * g.a.0 + r) * pw + 2 * g.a.1);
+                let pb = plane.add((2 * g.b.0 + r) * pw + 2 * g.b.1);
+                let (d0, d1) = deinterleave(pa, pb);
+                let (d2, d3) = deinterleave(pa.add(2), pb.add(2));
+                [d0, d1, d2, d3]
+            });
+            let dst = v.add(g.slot);
+            for (xi, &val) in sandwich(d, bt, bt).iter().flatten().enumerate() {
+                _mm256_storeu_ps(dst.add(xi * stride), val.0);
+            }
+        }
+    }
+}
+
+/// `Aᵀ M A + bias` (then `max(·, 0)` if `relu`) of every group of tiles of one output
+/// channel, from `m[ξ·stride + s]` into the rows of the output plane `out` (see
+/// `output_transform`).
+///
+/// # Safety
+///
+/// AVX2 and FMA are available; `m[ξ·stride + s]` is readable for every `ξ < 16` and
+/// `s < t.slots_written`; `out` points at [`Tiling::out_len`] writable floats.
+#[target_feature(enable = "avx2,fma")]
+pub(in crate::kernels::conv) unsafe fn output(
+    t: &Tiling,
+    m: *const f32,
+    stride: usize,
+    bias: f32,
+    relu: bool,
+    out: *mut f32,
+) {
+    // SAFETY: every whole-vector load is at a slot below `slots_written` and every store
+    // inside the output plane (the contract).
+    unsafe {
+        let (bias, zero, ow) = (_mm256_set1_ps(bias), _mm256_setzero_ps(), t.out_w());
+        for g in &t.groups {
+            let src = m.add(g.slot);
+            let x: [[V8; 4]; 4] = std::array::from_fn(|i| {
+                std::array::from_fn(|j| V8(_mm256_loadu_ps(src.add((4 * i + j) * stride))))
+            });
+            for (i, [y0, y1]) in sandwich(x, at, at).into_iter().enumerate() {
+                let (mut y0, mut y1) = (_mm256_add_ps(y0.0, bias), _mm256_add_ps(y1.0, bias));
+                if relu {
+                    (y0, y1) = (_mm256_max_ps(y0, zero), _mm256_max_ps(y1, zero));
+                }
+                // Interleave the tiles' left and right columns: each half is 8 outputs of
+                // one row.
+                let (lo, hi) = (_mm256_unpacklo_ps(y0, y1), _mm256_unpackhi_ps(y0, y1));
+                let row_a = out.add((2 * g.a.0 + i) * ow + 2 * g.a.1);
+                let row_b = out.add((2 * g.b.0 + i) * ow + 2 * g.b.1);
+                _mm256_storeu_ps(row_a, _mm256_permute2f128_ps::<0x20>(lo, hi));
+                _mm256_storeu_ps(row_b, _mm256_permute2f128_ps::<0x31>(lo, hi));
+            }
+        }
+    }
+}
