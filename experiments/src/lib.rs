@@ -1,6 +1,9 @@
 //! The depth experiment of He et al. (2015) on Fashion-MNIST: data loading, the training
 //! grid, the variance analysis at initialization, and the figures.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod atomic;
 pub mod checkpoint;
 pub mod cli;

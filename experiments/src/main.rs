@@ -1,6 +1,8 @@
 //! `experiments`: train, analyze and plot the depth experiment. Errors print as one line
 //! and exit with code 2; Ctrl-C during training saves a checkpoint and exits with 130.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 
 fn main() {

@@ -13,6 +13,9 @@
 //! assert!((init.variance(fans) - 2.0 / (9.0 * 32.0)).abs() < 1e-12); // eq. 14
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod error;
 mod fans;
 mod options;

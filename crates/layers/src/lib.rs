@@ -4,6 +4,9 @@
 //! its parameters in a fixed order with stable names (`stage2.conv3.weight`) and a
 //! [`ParamKind`], and reports its fans. [`plain_net`] builds the experiment's networks.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod conv2d;
 mod error;
 mod flatten;
