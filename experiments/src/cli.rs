@@ -1,5 +1,6 @@
 //! Command-line arguments (clap), shared by the subcommands.
 
+use crate::spec::{self, Grid, NetGrid, RunSpec};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use layers::Activation;
 use std::path::PathBuf;
@@ -27,12 +28,12 @@ pub enum Command {
     /// Redraw every figure under an output folder from its CSVs, without training.
     Plot(PlotArgs),
     /// Write a run's trained weights as safetensors (names, shapes, F32), for other tools.
-    Export(crate::cmd::export::ExportArgs),
+    Export(ExportArgs),
     /// Time a full training step and inference on synthetic data (medians).
-    Bench(crate::cmd::bench::BenchArgs),
+    Bench(BenchArgs),
     /// Record a run's first steps with its initial weights and batches, for a replay in
     /// another framework (bench/lockstep.py).
-    Lockstep(crate::cmd::lockstep::LockstepArgs),
+    Lockstep(LockstepArgs),
 }
 
 /// The rectifier, as typed on the command line.
@@ -145,6 +146,42 @@ pub struct TrainArgs {
     pub checkpoint_every: usize,
 }
 
+impl NetArgs {
+    /// The flags as plain values for `spec`.
+    pub fn grid(&self) -> NetGrid {
+        NetGrid {
+            depth: self.depth.clone(),
+            init: self.init.clone(),
+            activation: self.activation.into(),
+            width: self.width.clone(),
+            fc_width: self.fc_width,
+        }
+    }
+}
+
+impl TrainArgs {
+    /// The flags as plain values for `spec`.
+    pub fn grid(&self) -> Grid {
+        Grid {
+            net: self.net.grid(),
+            lr: self.lr.clone(),
+            seed: self.seed.clone(),
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            eval_every: self.eval_every,
+            eval_size: self.eval_size,
+            train_size: self.train_size,
+        }
+    }
+
+    /// The grid's runs, every flag validated.
+    pub fn runs(&self) -> anyhow::Result<Vec<RunSpec>> {
+        spec::expand(&self.grid())
+    }
+}
+
 /// Flags of `analyze`.
 #[derive(Args, Debug, Clone)]
 pub struct AnalyzeArgs {
@@ -165,6 +202,53 @@ pub struct PlotArgs {
     /// The output folder of earlier runs.
     #[arg(default_value = "results")]
     pub out: PathBuf,
+}
+
+/// Flags of `bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Weight layers of the plain net.
+    #[arg(long, default_value_t = 30)]
+    pub depth: usize,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Timed steps (after the warm-up).
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// Untimed warm-up steps.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also time each kind of op (conv forward, conv backward-data, ...).
+    #[arg(long)]
+    pub profile: bool,
+}
+
+/// Flags of `export`.
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// The run's folder, e.g. results/runs/d30-msra-relu-s0.
+    pub run: PathBuf,
+    /// Where to write (default: <run>/weights.safetensors).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Flags of `lockstep`.
+#[derive(Args, Debug, Clone)]
+pub struct LockstepArgs {
+    /// The run(s), as for training (`--out` is the folder the run folders go in).
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Training steps to take and record.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: usize,
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! that CI replays the committed seed corpus through exactly the same code on stable Rust
 //! (`tests/fuzz_seeds.rs`). Each must return normally for any input; a panic is a bug.
 
-use crate::checkpoint::Checkpoint;
 use crate::data::decode_idx;
+use crate::store::checkpoint::Checkpoint;
 use std::path::Path;
 
 /// IDX decoding: the first byte picks the number of dimensions (1-3), the rest is the file

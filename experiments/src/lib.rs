@@ -4,18 +4,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod atomic;
-pub mod checkpoint;
 pub mod cli;
 pub mod cmd;
 pub mod data;
-pub mod figure;
 pub mod fuzzing;
-pub mod records;
+pub mod report;
 pub mod run;
-pub mod run_folder;
 pub mod spec;
-pub mod summary;
+pub mod store;
 
 use anyhow::Result;
 use cli::{Cli, Command};

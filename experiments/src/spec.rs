@@ -1,6 +1,5 @@
 //! Raw arguments turned into validated run specifications before anything runs.
 
-use crate::cli::{NetArgs, TrainArgs};
 use anyhow::{bail, ensure, Context, Result};
 use layers::{plain_net, stage_depths, Activation, PlainNetConfig, Sequential, Sgd, SgdConfig};
 use rand::SeedableRng;
@@ -22,8 +21,9 @@ pub struct RunSpec {
     pub stages: [usize; 3],
     /// Initializer, canonical `name[:key=value]...`.
     pub init: String,
-    /// `relu`, `prelu` or `prelu-shared`.
-    pub activation: String,
+    /// The rectifier (`relu`, `prelu` or `prelu-shared` in files).
+    #[serde(with = "activation_name")]
+    pub activation: Activation,
     /// Channels per stage.
     pub widths: [usize; 3],
     /// Hidden fc width.
@@ -55,7 +55,7 @@ impl RunSpec {
             depth: self.depth,
             widths: self.widths,
             fc_width: self.fc_width,
-            activation: Activation::parse(&self.activation).unwrap_or(Activation::Relu),
+            activation: self.activation,
             ..Default::default()
         }
     }
@@ -74,6 +74,28 @@ impl RunSpec {
             lr: self.lr,
             momentum: self.momentum,
             weight_decay: self.weight_decay,
+        })
+    }
+}
+
+/// The rectifier as its CLI name in `config.json` and checkpoints; an unknown name is an
+/// error, never a silent fallback.
+mod activation_name {
+    use layers::Activation;
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(a: &Activation, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(a.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Activation, D::Error> {
+        let name = String::deserialize(d)?;
+        Activation::parse(&name).ok_or_else(|| {
+            let known: Vec<&str> = Activation::ALL.iter().map(|a| a.as_str()).collect();
+            D::Error::custom(format!(
+                "unknown activation `{name}` (known: {})",
+                known.join(", ")
+            ))
         })
     }
 }
@@ -104,8 +126,50 @@ pub fn data_dir(arg: &Option<PathBuf>) -> PathBuf {
     }
 }
 
+/// The network part of a grid, as plain values (the command line fills it from its
+/// flags; the field names are the flags').
+#[derive(Clone, Debug)]
+pub struct NetGrid {
+    /// Depths.
+    pub depth: Vec<usize>,
+    /// Initializer specs, as typed.
+    pub init: Vec<String>,
+    /// Rectifier.
+    pub activation: Activation,
+    /// Stage widths (three are expected).
+    pub width: Vec<usize>,
+    /// Hidden fc width.
+    pub fc_width: usize,
+}
+
+/// A training grid, as plain values: every combination of depth, initializer, learning
+/// rate and seed, the other settings shared.
+#[derive(Clone, Debug)]
+pub struct Grid {
+    /// The networks.
+    pub net: NetGrid,
+    /// Learning rates.
+    pub lr: Vec<f32>,
+    /// Seeds.
+    pub seed: Vec<u64>,
+    /// Epochs.
+    pub epochs: f64,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// SGD momentum.
+    pub momentum: f32,
+    /// Weight decay on weights.
+    pub weight_decay: f32,
+    /// Evaluation period in epochs.
+    pub eval_every: f64,
+    /// Test images per evaluation.
+    pub eval_size: usize,
+    /// Training images used (0: all).
+    pub train_size: usize,
+}
+
 /// Checks the network flags and resolves every initializer (canonical specs, in order).
-pub fn validate_net(net: &NetArgs) -> Result<(Vec<usize>, Vec<String>, [usize; 3])> {
+pub fn validate_net(net: &NetGrid) -> Result<(Vec<usize>, Vec<String>, [usize; 3])> {
     ensure!(!net.depth.is_empty(), "--depth: give at least one depth");
     for &d in &net.depth {
         stage_depths(d).context("--depth")?;
@@ -133,7 +197,7 @@ pub fn validate_net(net: &NetArgs) -> Result<(Vec<usize>, Vec<String>, [usize; 3
 }
 
 /// Expands the grid (depth × init × lr × seed) into validated run specs.
-pub fn expand(args: &TrainArgs) -> Result<Vec<RunSpec>> {
+pub fn expand(args: &Grid) -> Result<Vec<RunSpec>> {
     let (depths, inits, widths) = validate_net(&args.net)?;
     let finite_pos = |x: f64| x.is_finite() && x > 0.0;
     for &lr in &args.lr {
@@ -164,7 +228,7 @@ pub fn expand(args: &TrainArgs) -> Result<Vec<RunSpec>> {
         args.eval_every
     );
     ensure!(args.eval_size > 0, "--eval-size: must be at least 1");
-    let activation: Activation = args.net.activation.into();
+    let activation = args.net.activation;
     let mut runs = vec![];
     for &depth in &depths {
         for init in &inits {
@@ -184,7 +248,7 @@ pub fn expand(args: &TrainArgs) -> Result<Vec<RunSpec>> {
                         depth,
                         stages: stage_depths(depth)?,
                         init: init.clone(),
-                        activation: activation.as_str().into(),
+                        activation,
                         widths,
                         fc_width: args.net.fc_width,
                         lr,
@@ -218,10 +282,10 @@ mod tests {
     use crate::cli::Cli;
     use clap::Parser;
 
-    fn train_args(extra: &[&str]) -> TrainArgs {
+    fn train_args(extra: &[&str]) -> Grid {
         let mut argv = vec!["experiments"];
         argv.extend(extra);
-        Cli::try_parse_from(argv).unwrap().train
+        Cli::try_parse_from(argv).unwrap().train.grid()
     }
 
     #[test]

@@ -1,47 +1,11 @@
 //! End-to-end tests of the `experiments` binary: a short training run, the files it
 //! writes, determinism, redrawing figures, and bad input (one-line error, exit code 2).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_experiments"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("spawn experiments")
-}
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/fashion-mnist")
-}
-
-const QUICK: &[&str] = &[
-    "--depth",
-    "6",
-    "--init",
-    "msra",
-    "--train-size",
-    "1024",
-    "--epochs",
-    "2",
-    "--eval-size",
-    "200",
-    "--eval-every",
-    "0.5",
-    "--lr",
-    "0.01",
-];
-
-fn quick_run(out: &Path, extra: &[&str]) -> Output {
-    let mut args = QUICK.to_vec();
-    let out = out.to_str().unwrap();
-    args.extend(["--out", out]);
-    args.extend(extra);
-    run(&args)
-}
+use common::{data_dir, quick_run, run};
+use std::path::Path;
+use std::process::Output;
 
 fn assert_one_line_error(o: &Output, needle: &str) {
     let err = String::from_utf8_lossy(&o.stderr);
@@ -172,8 +136,8 @@ fn assert_identical_runs(depth: &str, threads: [&str; 2]) {
         );
     }
     let weights = |d: &Path| {
-        let path = d.join(&run_dir).join(experiments::checkpoint::FILE);
-        let ck = experiments::checkpoint::Checkpoint::read(&path).unwrap();
+        let path = d.join(&run_dir).join(experiments::store::checkpoint::FILE);
+        let ck = experiments::store::checkpoint::Checkpoint::read(&path).unwrap();
         (ck.params, ck.velocity)
     };
     let (a, b) = (weights(dirs[0].path()), weights(dirs[1].path()));
@@ -436,124 +400,4 @@ fn bench_prints_one_json_object_with_the_documented_fields() {
     ] {
         assert!(kinds.contains(&k), "profile lacks {k}: {kinds:?}");
     }
-}
-
-#[test]
-fn prelu_runs_log_their_slopes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let o = run(&[
-        "--depth",
-        "5",
-        "--activation",
-        "prelu",
-        "--init",
-        "msra:a=auto",
-        "--train-size",
-        "512",
-        "--epochs",
-        "1",
-        "--eval-size",
-        "100",
-        "--eval-every",
-        "0.5",
-        "--lr",
-        "0.01",
-        "--out",
-        tmp.path().to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let csv = std::fs::read_to_string(
-        tmp.path()
-            .join("runs/d5-msra_a-auto-prelu-lr0.01-s0/slopes.csv"),
-    )
-    .unwrap();
-    let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("iteration,epoch,layer,mean,min,max"));
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    // 4 PReLU layers (2 conv + 2 fc) at iterations 0, 2 and 4.
-    assert_eq!(rows.len(), 4 * 3);
-    assert_eq!(rows[0][2], "stage1.act1");
-    assert!(
-        rows[..4]
-            .iter()
-            .all(|r| r[3] == "0.25" && r[4] == "0.25" && r[5] == "0.25"),
-        "slopes start at 0.25"
-    );
-    assert!(
-        rows[8..].iter().any(|r| r[3] != "0.25"),
-        "slopes are learned"
-    );
-    // ReLU runs write no slopes.csv.
-    let tmp2 = tempfile::tempdir().unwrap();
-    assert!(run(&[
-        "--depth",
-        "4",
-        "--train-size",
-        "256",
-        "--epochs",
-        "1",
-        "--eval-size",
-        "50",
-        "--out",
-        tmp2.path().to_str().unwrap()
-    ])
-    .status
-    .success());
-    assert!(!tmp2.path().join("runs/d4-msra-relu-s0/slopes.csv").exists());
-}
-
-#[test]
-fn relu_and_both_prelus_are_compared_and_their_slopes_drawn() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().to_str().unwrap();
-    for act in ["relu", "prelu", "prelu-shared"] {
-        let o = run(&[
-            "--depth",
-            "5",
-            "--activation",
-            act,
-            "--train-size",
-            "256",
-            "--epochs",
-            "1",
-            "--eval-size",
-            "50",
-            "--lr",
-            "0.01",
-            "--out",
-            out,
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
-    let md = std::fs::read_to_string(tmp.path().join("compare-d5-msra-s0.md")).unwrap();
-    assert_eq!(
-        md.lines().count(),
-        2 + 3,
-        "header, rule and one row per rectifier:\n{md}"
-    );
-    for act in ["| relu |", "| prelu |", "| prelu-shared |"] {
-        assert!(md.contains(act), "{act} missing from\n{md}");
-    }
-    let csv = std::fs::read_to_string(tmp.path().join("compare-d5-msra-s0.csv")).unwrap();
-    assert_eq!(
-        csv.lines().next(),
-        Some("activation,run,final_test_error,best_test_error,final_train_loss")
-    );
-    for run in ["d5-msra-prelu-lr0.01-s0", "d5-msra-prelu-shared-lr0.01-s0"] {
-        assert!(
-            tmp.path().join(format!("slopes-{run}.png")).exists(),
-            "no slopes figure for {run}"
-        );
-    }
-    assert!(!tmp
-        .path()
-        .join("slopes-d5-msra-relu-lr0.01-s0.png")
-        .exists());
-    // The table in Table 1's layout is printed by `plot`.
-    let o = run(&["plot", out]);
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        stdout.contains("channel-shared") && stdout.contains("stage1.act1"),
-        "{stdout}"
-    );
 }

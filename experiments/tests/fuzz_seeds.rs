@@ -2,8 +2,8 @@
 //! thousand seeded mutations of each, go through the same bodies `cargo fuzz` runs
 //! (`experiments::fuzzing`). The long runs (a million executions and more) are done by hand.
 
-use experiments::checkpoint::Checkpoint;
-use experiments::records::FileSum;
+use experiments::store::checkpoint::Checkpoint;
+use experiments::store::records::FileSum;
 use rand::{Rng, SeedableRng};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -128,7 +128,7 @@ fn write_seed_corpora() {
 
     let args = ["experiments", "--depth", "6"];
     let cli = <experiments::cli::Cli as clap::Parser>::try_parse_from(args).unwrap();
-    let run = experiments::spec::expand(&cli.train).unwrap().remove(0);
+    let run = cli.train.runs().unwrap().remove(0);
     let t = |shape: &[usize]| {
         let n: usize = shape.iter().product();
         tensor::Tensor::from_shape_vec(shape.to_vec(), (0..n).map(|i| i as f32 * 0.01).collect())

@@ -6,7 +6,7 @@
 mod common;
 
 use common::copy_dir;
-use experiments::checkpoint::{self, Checkpoint};
+use experiments::store::checkpoint::{self, Checkpoint};
 use rand::{Rng, SeedableRng};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! A 2-D convolution layer with bias.
 
 use crate::error::invalid;
-use crate::{Layer, Param, ParamKind, Result};
+use crate::{Layer, LayerKind, Param, ParamKind, Result};
 use init::{Fans, Initializer};
 use rand::RngCore;
 use tensor::shape::conv_out;
@@ -17,20 +17,37 @@ pub struct Conv2d {
     fans: Fans,
 }
 
+/// The shape of a [`Conv2d`].
+#[derive(Clone, Copy, Debug)]
+pub struct Conv2dConfig {
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Kernel side.
+    pub k: usize,
+    /// Stride and padding.
+    pub geom: ConvGeom,
+    /// Initial negative slope of the rectifier that follows (0 for ReLU), for eq. 15.
+    pub slope: f64,
+}
+
 impl Conv2d {
-    /// Weights drawn by `init` with [`Fans::conv`] (and the following rectifier's `slope`),
+    /// Weights drawn by `init` with [`Fans::conv`] (and the following rectifier's slope),
     /// biases zero.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         name: &str,
-        c_in: usize,
-        c_out: usize,
-        k: usize,
-        geom: ConvGeom,
-        slope: f64,
+        cfg: Conv2dConfig,
         init: &dyn Initializer,
         rng: &mut dyn RngCore,
     ) -> Result<Self> {
+        let Conv2dConfig {
+            c_in,
+            c_out,
+            k,
+            geom,
+            slope,
+        } = cfg;
         if c_in == 0 || c_out == 0 || k == 0 {
             return Err(invalid("width", format!("{name}: channels and kernel must be positive (c_in {c_in}, c_out {c_out}, k {k})")));
         }
@@ -52,8 +69,8 @@ impl Conv2d {
 
     /// Feeds the weight and bias to the tape as parameters.
     fn feed(&self, tape: &mut Tape) -> (NodeId, NodeId) {
-        let w = tape.param(&self.weight.name, &self.weight.value);
-        let b = tape.param(&self.bias.name, &self.bias.value);
+        let w = tape.param(self.weight.id, &self.weight.value);
+        let b = tape.param(self.bias.id, &self.bias.value);
         (w, b)
     }
 }
@@ -62,9 +79,9 @@ impl Layer for Conv2d {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> String {
+    fn kind(&self) -> LayerKind {
         let (_, _, kh, kw) = self.kernel();
-        format!("conv{kh}x{kw}")
+        LayerKind::Conv { kh, kw }
     }
     /// `[N, c_in, H, W] → [N, c_out, conv_out(H), conv_out(W)]`.
     fn forward(&self, tape: &mut Tape, x: NodeId) -> NodeId {

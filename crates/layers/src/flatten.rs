@@ -1,6 +1,6 @@
 //! Flattening `[N, C, H, W]` to `[N, C·H·W]`.
 
-use crate::{Layer, Result};
+use crate::{Layer, LayerKind, Result};
 use tensor::{NodeId, Tape};
 
 /// Keeps the batch axis and flattens the rest, in row-major order.
@@ -19,8 +19,8 @@ impl Layer for Flatten {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> String {
-        "flatten".into()
+    fn kind(&self) -> LayerKind {
+        LayerKind::Flatten
     }
     /// `[N, ...] → [N, product of the rest]`.
     fn forward(&self, tape: &mut Tape, x: NodeId) -> NodeId {

@@ -20,10 +20,10 @@ mod relu;
 mod sequential;
 mod sgd;
 
-pub use conv2d::Conv2d;
+pub use conv2d::{Conv2d, Conv2dConfig};
 pub use error::{LayerError, Result};
 pub use flatten::Flatten;
-pub use layer::Layer;
+pub use layer::{Layer, LayerKind};
 pub use linear::Linear;
 pub use maxpool::MaxPool2d;
 pub use param::{Param, ParamKind};

@@ -1,7 +1,7 @@
 //! A fully connected layer.
 
 use crate::error::invalid;
-use crate::{Layer, Param, ParamKind, Result};
+use crate::{Layer, LayerKind, Param, ParamKind, Result};
 use init::{Fans, Initializer};
 use rand::RngCore;
 use tensor::{NodeId, Tape, Tensor};
@@ -46,13 +46,13 @@ impl Layer for Linear {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> String {
-        "fc".into()
+    fn kind(&self) -> LayerKind {
+        LayerKind::Linear
     }
     /// `[N, n_in] → [N, n_out]`.
     fn forward(&self, tape: &mut Tape, x: NodeId) -> NodeId {
-        let w = tape.param(&self.weight.name, &self.weight.value);
-        let b = tape.param(&self.bias.name, &self.bias.value);
+        let w = tape.param(self.weight.id, &self.weight.value);
+        let b = tape.param(self.bias.id, &self.bias.value);
         let wt = tape.transpose(w);
         let y = tape.matmul(x, wt);
         tape.bias_add(y, b)

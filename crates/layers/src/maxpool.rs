@@ -1,7 +1,7 @@
 //! Max-pooling layer.
 
 use crate::error::invalid;
-use crate::{Layer, Result};
+use crate::{Layer, LayerKind, Result};
 use tensor::shape::pool_out;
 use tensor::{NodeId, PoolGeom, Tape};
 
@@ -25,8 +25,11 @@ impl Layer for MaxPool2d {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> String {
-        format!("maxpool{}/{}", self.geom.k, self.geom.stride)
+    fn kind(&self) -> LayerKind {
+        LayerKind::MaxPool {
+            k: self.geom.k,
+            stride: self.geom.stride,
+        }
     }
     /// `[N, C, H, W] → [N, C, pool_out(H), pool_out(W)]`.
     fn forward(&self, tape: &mut Tape, x: NodeId) -> NodeId {

@@ -1,6 +1,6 @@
 //! A named trainable tensor and its kind.
 
-use tensor::Tensor;
+use tensor::{ParamId, Tensor};
 
 /// What a parameter is, so the optimizer can treat kinds differently (weight decay on
 /// weights only: never on biases, never on PReLU slopes, as the paper says).
@@ -17,7 +17,10 @@ pub enum ParamKind {
 /// A trainable tensor with a stable name (`stage2.conv3.weight`).
 #[derive(Clone, Debug)]
 pub struct Param {
-    /// Stable, unique name.
+    /// Its position in its net's parameter order, set by [`crate::Sequential::new`]: how
+    /// the tape and the optimizer address it.
+    pub id: ParamId,
+    /// Stable, unique name, for files and people.
     pub name: String,
     /// What it is.
     pub kind: ParamKind,
@@ -29,6 +32,7 @@ impl Param {
     /// A parameter named `{layer}.{suffix}`.
     pub fn new(layer: &str, suffix: &str, kind: ParamKind, value: Tensor) -> Self {
         Self {
+            id: ParamId::default(),
             name: format!("{layer}.{suffix}"),
             kind,
             value,

@@ -1,7 +1,9 @@
 //! The plain rectifier nets of the depth experiment (no batch norm, no residuals).
 
 use crate::error::invalid;
-use crate::{Conv2d, Flatten, Layer, Linear, MaxPool2d, Prelu, Relu, Result, Sequential};
+use crate::{
+    Conv2d, Conv2dConfig, Flatten, Layer, Linear, MaxPool2d, Prelu, Relu, Result, Sequential,
+};
 use init::Initializer;
 use rand::RngCore;
 use tensor::ConvGeom;
@@ -98,7 +100,7 @@ pub fn plain_net(
     init: &dyn Initializer,
     rng: &mut dyn RngCore,
 ) -> Result<Sequential> {
-    let stages = stage_depths(cfg.depth)?;
+    stage_depths(cfg.depth)?;
     for (field, v) in [
         ("width", cfg.widths.iter().min().copied().unwrap_or(0)),
         ("fc-width", cfg.fc_width),
@@ -112,30 +114,8 @@ pub fn plain_net(
         Activation::Relu => 0.0,
         _ => crate::prelu::INITIAL_SLOPE as f64,
     };
-    let geom = ConvGeom::new(1, 1)?;
-    let mut layers: Vec<Box<dyn Layer>> = vec![];
-    let mut c = cfg.input[0];
-    for (s, (&n, &width)) in stages.iter().zip(&cfg.widths).enumerate() {
-        for i in 1..=n {
-            let name = format!("stage{}.conv{i}", s + 1);
-            layers.push(Box::new(Conv2d::new(
-                &name, c, width, 3, geom, slope, init, rng,
-            )?));
-            layers.push(rectifier(
-                &format!("stage{}.act{i}", s + 1),
-                width,
-                cfg.activation,
-            )?);
-            c = width;
-        }
-        layers.push(Box::new(MaxPool2d::new(
-            &format!("stage{}.pool", s + 1),
-            2,
-            2,
-        )?));
-    }
-    layers.push(Box::new(Flatten::new("flatten")));
-    let probe = Sequential::new(std::mem::take(&mut layers), &cfg.input)?;
+    let layers = conv_stages(cfg, slope, init, rng)?;
+    let probe = Sequential::new(layers, &cfg.input)?;
     let flat = probe
         .summary()?
         .last()
@@ -168,4 +148,44 @@ pub fn plain_net(
         rng,
     )?));
     Sequential::new(layers, &cfg.input)
+}
+
+/// The three stages of 3×3 convs, each conv followed by the rectifier and each stage by
+/// a 2×2/2 max-pool, then the flatten; conv weights drawn in layer order.
+fn conv_stages(
+    cfg: &PlainNetConfig,
+    slope: f64,
+    init: &dyn Initializer,
+    rng: &mut dyn RngCore,
+) -> Result<Vec<Box<dyn Layer>>> {
+    let stages = stage_depths(cfg.depth)?;
+    let geom = ConvGeom::new(1, 1)?;
+    let mut layers: Vec<Box<dyn Layer>> = vec![];
+    let mut c = cfg.input[0];
+    for (s, (&n, &width)) in stages.iter().zip(&cfg.widths).enumerate() {
+        for i in 1..=n {
+            let name = format!("stage{}.conv{i}", s + 1);
+            let conv = Conv2dConfig {
+                c_in: c,
+                c_out: width,
+                k: 3,
+                geom,
+                slope,
+            };
+            layers.push(Box::new(Conv2d::new(&name, conv, init, rng)?));
+            layers.push(rectifier(
+                &format!("stage{}.act{i}", s + 1),
+                width,
+                cfg.activation,
+            )?);
+            c = width;
+        }
+        layers.push(Box::new(MaxPool2d::new(
+            &format!("stage{}.pool", s + 1),
+            2,
+            2,
+        )?));
+    }
+    layers.push(Box::new(Flatten::new("flatten")));
+    Ok(layers)
 }

@@ -1,7 +1,7 @@
 //! The parametric rectifier layer (He et al. §2.1).
 
 use crate::error::invalid;
-use crate::{Layer, Param, ParamKind, Result};
+use crate::{Layer, LayerKind, Param, ParamKind, Result};
 use tensor::{NodeId, Tape, Tensor};
 
 /// The paper's initial slope, `a_i = 0.25`.
@@ -38,16 +38,14 @@ impl Layer for Prelu {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> String {
-        if self.slope.value.len() == 1 {
-            "prelu-shared".into()
-        } else {
-            "prelu".into()
+    fn kind(&self) -> LayerKind {
+        LayerKind::Prelu {
+            shared: self.slope.value.len() == 1,
         }
     }
     /// Any `[N, C, ...]` to the same shape.
     fn forward(&self, tape: &mut Tape, x: NodeId) -> NodeId {
-        let a = tape.param(&self.slope.name, &self.slope.value);
+        let a = tape.param(self.slope.id, &self.slope.value);
         tape.prelu(x, a)
     }
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {

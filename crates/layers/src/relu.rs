@@ -1,6 +1,6 @@
 //! The rectifier layer.
 
-use crate::{Layer, Result};
+use crate::{Layer, LayerKind, Result};
 use tensor::{NodeId, Tape};
 
 /// `max(x, 0)` elementwise.
@@ -19,8 +19,8 @@ impl Layer for Relu {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> String {
-        "relu".into()
+    fn kind(&self) -> LayerKind {
+        LayerKind::Relu
     }
     /// Any shape to the same shape.
     fn forward(&self, tape: &mut Tape, x: NodeId) -> NodeId {
@@ -31,8 +31,5 @@ impl Layer for Relu {
     }
     fn rectifier_slope(&self) -> Option<f64> {
         Some(0.0)
-    }
-    fn is_relu(&self) -> bool {
-        true
     }
 }

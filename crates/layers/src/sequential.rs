@@ -1,8 +1,8 @@
 //! A chain of layers, with a per-layer summary.
 
-use crate::{Layer, Param, ParamKind, Result};
+use crate::{Layer, LayerKind, Param, ParamKind, Result};
 use init::Fans;
-use tensor::{NodeId, Tape};
+use tensor::{NodeId, ParamId, Tape};
 
 /// Layers applied in order.
 pub struct Sequential {
@@ -15,8 +15,8 @@ pub struct Sequential {
 pub struct LayerSummary {
     /// The layer's name.
     pub name: String,
-    /// Its kind.
-    pub kind: String,
+    /// What it is.
+    pub kind: LayerKind,
     /// Per-example output shape.
     pub output_shape: Vec<usize>,
     /// Fans, for layers with weights.
@@ -27,8 +27,11 @@ pub struct LayerSummary {
 
 impl Sequential {
     /// Chains `layers` for per-example inputs of `input_shape`, checking that every
-    /// layer accepts its predecessor's output.
-    pub fn new(layers: Vec<Box<dyn Layer>>, input_shape: &[usize]) -> Result<Self> {
+    /// layer accepts its predecessor's output, and numbers the parameters in order.
+    pub fn new(mut layers: Vec<Box<dyn Layer>>, input_shape: &[usize]) -> Result<Self> {
+        for (i, p) in layers.iter_mut().flat_map(|l| l.params_mut()).enumerate() {
+            p.id = ParamId(i);
+        }
         let net = Self {
             layers,
             input_shape: input_shape.to_vec(),
@@ -59,7 +62,10 @@ impl Sequential {
         let mut h = x;
         let mut layers = self.layers.iter().peekable();
         while let Some(l) = layers.next() {
-            if layers.peek().is_some_and(|next| next.is_relu()) {
+            if layers
+                .peek()
+                .is_some_and(|next| next.kind() == LayerKind::Relu)
+            {
                 if let Some(y) = l.forward_relu(tape, h) {
                     h = y;
                     layers.next();

@@ -1,7 +1,6 @@
 //! SGD with momentum and weight decay on weights only.
 
 use crate::{ParamKind, Sequential};
-use std::collections::HashMap;
 use tensor::{Grads, Tape, Tensor};
 
 /// Hyper-parameters of [`Sgd`].
@@ -46,12 +45,12 @@ impl Sgd {
     /// Updates every parameter of `net` from the gradients of the tape's parameter nodes.
     /// A parameter the loss does not reach gets a zero gradient (weight decay still acts).
     pub fn step(&mut self, net: &mut Sequential, tape: &Tape, grads: &Grads) {
-        let nodes: HashMap<&str, _> = tape
-            .params()
-            .iter()
-            .map(|(n, id)| (n.as_str(), *id))
-            .collect();
         let mut params = net.params_mut();
+        // Each parameter's node on the tape, by its id (its position in net order).
+        let mut nodes = vec![None; params.len()];
+        for &(p, id) in tape.params() {
+            nodes[p.0] = Some(id);
+        }
         if self.velocity.is_empty() {
             self.velocity = params
                 .iter()
@@ -70,13 +69,13 @@ impl Sgd {
             momentum,
             weight_decay,
         } = self.cfg;
-        for (p, v) in params.iter_mut().zip(&mut self.velocity) {
+        for ((p, v), node) in params.iter_mut().zip(&mut self.velocity).zip(nodes) {
             let decay = if p.kind == ParamKind::Weight {
                 weight_decay
             } else {
                 0.0
             };
-            let g = nodes.get(p.name.as_str()).and_then(|&id| grads.get(id));
+            let g = node.and_then(|id| grads.get(id));
             match g {
                 Some(g) => ndarray::Zip::from(&mut *v)
                     .and(&p.value)

@@ -21,11 +21,21 @@ fn net(depth: usize, act: Activation, init: &str) -> Sequential {
     .unwrap()
 }
 
-fn count(net: &Sequential, kind: &str) -> usize {
-    net.layers()
-        .iter()
-        .filter(|l| l.kind().starts_with(kind))
-        .count()
+fn count(net: &Sequential, kind: fn(LayerKind) -> bool) -> usize {
+    net.layers().iter().filter(|l| kind(l.kind())).count()
+}
+
+fn conv(k: LayerKind) -> bool {
+    matches!(k, LayerKind::Conv { .. })
+}
+fn fc(k: LayerKind) -> bool {
+    k == LayerKind::Linear
+}
+fn relu(k: LayerKind) -> bool {
+    k == LayerKind::Relu
+}
+fn maxpool(k: LayerKind) -> bool {
+    matches!(k, LayerKind::MaxPool { .. })
 }
 
 #[test]
@@ -36,10 +46,10 @@ fn stage_split_and_layer_counts() {
     assert_eq!(stage_depths(60).unwrap(), [19, 19, 19]);
     for depth in [4, 22, 30, 60] {
         let n = net(depth, Activation::Relu, "msra");
-        assert_eq!(count(&n, "conv") + count(&n, "fc"), depth, "depth {depth}");
-        assert_eq!(count(&n, "fc"), 3);
-        assert_eq!(count(&n, "relu"), depth - 1);
-        assert_eq!(count(&n, "maxpool"), 3);
+        assert_eq!(count(&n, conv) + count(&n, fc), depth, "depth {depth}");
+        assert_eq!(count(&n, fc), 3);
+        assert_eq!(count(&n, relu), depth - 1);
+        assert_eq!(count(&n, maxpool), 3);
     }
 }
 
@@ -185,7 +195,7 @@ fn sgd_follows_momentum_update() {
     let w0 = n.params()[0].value.clone();
     for _ in 0..2 {
         let mut tape = Tape::new();
-        let w = tape.param("stage1.conv1.weight", &n.params()[0].value);
+        let w = tape.param(n.params()[0].id, &n.params()[0].value);
         let l = tape.sum(w);
         let g = tape.backward(l);
         sgd.step(&mut n, &tape, &g);
@@ -214,7 +224,7 @@ fn variance_travels_as_the_paper_predicts_at_init() {
             .layers()
             .iter()
             .zip(&outs)
-            .filter(|(l, _)| l.kind().starts_with("conv"))
+            .filter(|(l, _)| conv(l.kind()))
             .map(|(_, &o)| std(tape.value(o)))
             .collect();
         // Compare layers 2..9 of stage 1 (same width, no pooling in between).
@@ -246,12 +256,15 @@ fn fused_conv_relu_gives_the_layer_by_layer_numbers() {
         let g: Vec<_> = tape
             .params()
             .iter()
-            .map(|(name, id)| (name.clone(), grads.get(*id).unwrap().clone()))
+            .map(|(name, id)| (*name, grads.get(*id).unwrap().clone()))
             .collect();
         (tape.value(loss).clone(), g, tape.len())
     };
     let (fused, unfused) = (run(true), run(false));
     assert_eq!(fused.0, unfused.0, "loss differs");
     assert_eq!(fused.1, unfused.1, "gradients differ");
-    assert_eq!(fused.2 + count(&net, "conv3x3"), unfused.2);
+    assert_eq!(
+        fused.2 + count(&net, |k| k == LayerKind::Conv { kh: 3, kw: 3 }),
+        unfused.2
+    );
 }

@@ -37,7 +37,7 @@ pub use error::{Result, TensorError};
 pub use op::Op;
 pub use profile::Profile;
 pub use shape::{ConvGeom, PoolGeom};
-pub use tape::{Mode, NodeId, Tape};
+pub use tape::{Mode, NodeId, ParamId, Tape};
 
 /// The one tensor type: a dynamically shaped f32 array.
 pub type Tensor = ndarray::ArrayD<f32>;

@@ -19,6 +19,11 @@ impl NodeId {
     }
 }
 
+/// Which parameter of a model a tape node holds: its position in the model's own fixed
+/// parameter order. The optimizer finds each parameter's gradient by it, without names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParamId(pub usize);
+
 /// What an op keeps from its forward pass for its backward (inputs' values are on the tape).
 #[derive(Clone, Debug, Default)]
 pub(crate) enum Saved {
@@ -56,7 +61,7 @@ pub enum Mode {
 pub struct Tape {
     pub(crate) nodes: Vec<Node>,
     mode: Mode,
-    params: Vec<(String, NodeId)>,
+    params: Vec<(ParamId, NodeId)>,
     pub(crate) profile: Option<Profile>,
 }
 
@@ -117,8 +122,8 @@ impl Tape {
         &self.nodes[id.0].op
     }
 
-    /// The parameters fed in so far, by name, in the order they were fed.
-    pub fn params(&self) -> &[(String, NodeId)] {
+    /// The parameters fed in so far, with their ids, in the order they were fed.
+    pub fn params(&self) -> &[(ParamId, NodeId)] {
         &self.params
     }
 
@@ -164,10 +169,10 @@ impl Tape {
         self.leaf(value, true)
     }
 
-    /// A named parameter (a copy of `value`), listed by [`Tape::params`].
-    pub fn param(&mut self, name: &str, value: &Tensor) -> NodeId {
+    /// The model's parameter `param` (a copy of `value`), listed by [`Tape::params`].
+    pub fn param(&mut self, param: ParamId, value: &Tensor) -> NodeId {
         let id = self.var(value.clone());
-        self.params.push((name.to_string(), id));
+        self.params.push((param, id));
         id
     }
 

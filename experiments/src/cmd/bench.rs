@@ -1,42 +1,16 @@
 //! `experiments bench`: the speed of a full training step (forward, backward, SGD update)
 //! and of inference on the plain net, on synthetic data, as medians over many steps.
 
-use crate::records::median;
+use crate::cli::BenchArgs;
 use crate::run::train_step;
+use crate::store::records::median;
 use anyhow::{ensure, Result};
-use clap::Args;
 use layers::{plain_net, PlainNetConfig, Sequential, Sgd, SgdConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::time::Instant;
 use tensor::{Mode, Profile, Tape, Tensor};
-
-/// Flags of `bench`.
-#[derive(Args, Debug, Clone)]
-pub struct BenchArgs {
-    /// Weight layers of the plain net.
-    #[arg(long, default_value_t = 30)]
-    pub depth: usize,
-    /// Mini-batch size.
-    #[arg(long, default_value_t = 128)]
-    pub batch_size: usize,
-    /// Worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    /// Timed steps (after the warm-up).
-    #[arg(long, default_value_t = 20)]
-    pub steps: usize,
-    /// Untimed warm-up steps.
-    #[arg(long, default_value_t = 3)]
-    pub warmup: usize,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Also time each kind of op (conv forward, conv backward-data, ...).
-    #[arg(long)]
-    pub profile: bool,
-}
 
 /// What `bench --json` prints.
 #[derive(Debug, Serialize)]

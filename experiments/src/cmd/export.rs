@@ -6,24 +6,13 @@
 //! and metadata: `format` (`delve-weights`), `iteration`, `complete` and `run` (the run's
 //! configuration, JSON). In Python: `safetensors.numpy.load_file(path)`.
 
-use crate::checkpoint::{self, f32_bytes, Bytes, Checkpoint};
+use crate::cli::ExportArgs;
+use crate::store::checkpoint::{self, f32_bytes, Bytes, Checkpoint};
 use anyhow::{Context, Result};
-use clap::Args;
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 /// The `format` metadata value of an exported weights file.
 pub const FORMAT: &str = "delve-weights";
-
-/// Flags of `export`.
-#[derive(Args, Debug, Clone)]
-pub struct ExportArgs {
-    /// The run's folder, e.g. results/runs/d30-msra-relu-s0.
-    pub run: PathBuf,
-    /// Where to write (default: <run>/weights.safetensors).
-    #[arg(long)]
-    pub output: Option<PathBuf>,
-}
 
 /// Writes the weights of the run's last checkpoint.
 pub fn run(args: ExportArgs) -> Result<()> {
@@ -61,7 +50,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let out = args
         .output
         .unwrap_or_else(|| args.run.join("weights.safetensors"));
-    crate::atomic::write_atomic(&out, &bytes)
+    crate::store::atomic::write_atomic(&out, &bytes)
         .with_context(|| format!("writing {}", out.display()))?;
     println!(
         "wrote {} ({} tensors, {} parameters)",

@@ -11,13 +11,12 @@
 //! * `delve.csv`: per step, the loss and the gradient norms of the first and last weight
 //!   (before the update) and the norms of those weights after it.
 
-use crate::checkpoint::{f32_bytes, read_f32, read_u32, u32_bytes, Bytes, Invalid};
-use crate::cli::TrainArgs;
+use crate::cli::LockstepArgs;
 use crate::data::Dataset;
 use crate::run::{step::l2_norm, train_step, Batches};
 use crate::spec::{self, RunSpec};
+use crate::store::checkpoint::{f32_bytes, read_f32, read_u32, u32_bytes, Bytes, Invalid};
 use anyhow::{ensure, Context, Result};
-use clap::Args;
 use layers::{ParamKind, Sequential};
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
@@ -27,17 +26,6 @@ use tensor::Tensor;
 
 /// The `format` metadata value of a lockstep file.
 pub const FORMAT: &str = "delve-lockstep";
-
-/// Flags of `lockstep`.
-#[derive(Args, Debug, Clone)]
-pub struct LockstepArgs {
-    /// The run(s), as for training (`--out` is the folder the run folders go in).
-    #[command(flatten)]
-    pub train: TrainArgs,
-    /// Training steps to take and record.
-    #[arg(long, default_value_t = 1000)]
-    pub steps: usize,
-}
 
 /// One row of `delve.csv` (and of the replaying framework's CSV).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -59,7 +47,7 @@ pub struct LockstepRow {
 /// Records the first `--steps` steps of every run of the grid.
 pub fn run(args: LockstepArgs) -> Result<()> {
     ensure!(args.steps > 0, "--steps: must be at least 1");
-    let runs = spec::expand(&args.train)?;
+    let runs = args.train.runs()?;
     let data = Dataset::load(&spec::data_dir(&args.train.net.data))
         .context("loading the data (see --data)")?;
     for r in &runs {
@@ -248,5 +236,6 @@ fn write_init(
     .collect();
     let bytes = safetensors::serialize(tensors.iter().map(|(n, b)| (n.as_str(), b)), Some(meta))
         .context("serialising the initial weights")?;
-    crate::atomic::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
+    crate::store::atomic::write_atomic(path, &bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -5,5 +5,4 @@ pub mod bench;
 pub mod export;
 pub mod lockstep;
 pub mod plot;
-pub mod prelu;
 pub mod train;

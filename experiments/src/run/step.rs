@@ -1,7 +1,7 @@
 //! The training step: forward, loss, backward and the SGD update, on one mini-batch.
 
-use layers::{Sequential, Sgd};
-use tensor::{Profile, Tape, Tensor};
+use layers::{ParamKind, Sequential, Sgd};
+use tensor::{ParamId, Profile, Tape, Tensor};
 
 /// What one training step measured.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,10 +41,16 @@ pub fn train_step(
         return Err(loss);
     }
     let grads = tape.backward(loss_id);
-    let weights = net.weight_names();
-    let norm = |name: Option<&String>| {
-        let id = name.and_then(|n| tape.params().iter().find(|(m, _)| m == n));
-        id.and_then(|(_, id)| grads.get(*id)).map_or(0.0, l2_norm)
+    // The nodes of the first and last weights, found by their ids (net order).
+    let weights: Vec<_> = net
+        .params()
+        .iter()
+        .filter(|p| p.kind == ParamKind::Weight)
+        .map(|p| p.id)
+        .collect();
+    let norm = |id: Option<&ParamId>| {
+        let node = id.and_then(|&id| tape.params().iter().find(|(p, _)| *p == id));
+        node.and_then(|&(_, n)| grads.get(n)).map_or(0.0, l2_norm)
     };
     let step = Step {
         loss,

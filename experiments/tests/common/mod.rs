@@ -1,6 +1,8 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (each test crate uses some of them).
+#![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// Copies the folder `from` into `to`, recursively.
 pub fn copy_dir(from: &Path, to: &Path) {
@@ -13,4 +15,43 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
+}
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_experiments"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("spawn experiments")
+}
+
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/fashion-mnist")
+}
+
+pub const QUICK: &[&str] = &[
+    "--depth",
+    "6",
+    "--init",
+    "msra",
+    "--train-size",
+    "1024",
+    "--epochs",
+    "2",
+    "--eval-size",
+    "200",
+    "--eval-every",
+    "0.5",
+    "--lr",
+    "0.01",
+];
+
+pub fn quick_run(out: &Path, extra: &[&str]) -> Output {
+    let mut args = QUICK.to_vec();
+    let out = out.to_str().unwrap();
+    args.extend(["--out", out]);
+    args.extend(extra);
+    run(&args)
 }

@@ -215,29 +215,7 @@ pub(super) fn backward_weight(
                         *db += src.iter().sum::<f32>();
                     }
                 }
-                // One call: 4 output channels × up to 3 taps of one kernel row, one input
-                // channel; the taps' rows are the same input row shifted by one.
-                for ky in 0..k {
-                    for o0 in (0..co).step_by(DOT_A) {
-                        for ci in 0..c {
-                            for kx0 in (0..k).step_by(DOT_B) {
-                                let block = DotBlock {
-                                    a_rows: DOT_A.min(co - o0),
-                                    b_rows: DOT_B.min(k - kx0),
-                                    len: rows,
-                                    a_at: o0 * rows,
-                                    a_row: rows,
-                                    b_at: ci * plane + ky * g.wp + kx0,
-                                    b_row: 1,
-                                    c_at: ((o0 * c + ci) * k + ky) * k + kx0,
-                                    c_row: c * kk,
-                                    c_col: 1,
-                                };
-                                dot_block(&block, &dyp, &xp, &mut dw);
-                            }
-                        }
-                    }
-                }
+                weight_dots(&g, co, c, &dyp, &xp, &mut dw);
             }
             (dw, db)
         })
@@ -245,4 +223,32 @@ pub(super) fn backward_weight(
     let (dw, db) = sum_in_order(&partials, co * c * kk, co);
     let dw = Array4::from_shape_vec((co, c, k, k), dw).expect("dw shape");
     (dw, Array1::from(db))
+}
+
+/// `dW[o][c][tap] += Σ_r dYp[o][r] · xp[c][r + tap]` for one group of images packed on
+/// the grid `g`. One call: 4 output channels × up to 3 taps of one kernel row, one input
+/// channel; the taps' rows are the same input row shifted by one.
+fn weight_dots(g: &Grid, co: usize, c: usize, dyp: &[f32], xp: &[f32], dw: &mut [f32]) {
+    let (k, rows, plane) = (g.k, g.rows_padded(), g.plane());
+    for ky in 0..k {
+        for o0 in (0..co).step_by(DOT_A) {
+            for ci in 0..c {
+                for kx0 in (0..k).step_by(DOT_B) {
+                    let block = DotBlock {
+                        a_rows: DOT_A.min(co - o0),
+                        b_rows: DOT_B.min(k - kx0),
+                        len: rows,
+                        a_at: o0 * rows,
+                        a_row: rows,
+                        b_at: ci * plane + ky * g.wp + kx0,
+                        b_row: 1,
+                        c_at: ((o0 * c + ci) * k + ky) * k + kx0,
+                        c_row: c * k * k,
+                        c_col: 1,
+                    };
+                    dot_block(&block, dyp, xp, dw);
+                }
+            }
+        }
+    }
 }

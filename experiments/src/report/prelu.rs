@@ -1,10 +1,12 @@
 //! PReLU results from the CSVs: the learned slopes per layer (the analogue of the paper's
 //! Table 1) and ReLU against channel-shared and channel-wise PReLU (Table 2).
 
-use crate::cmd::plot::{load_runs, RunData};
-use crate::figure::{self, palette, Panel, Series, Stroke};
-use crate::records::SlopeRow;
+use crate::report::figure::{self, palette, Panel, Series, Stroke};
+use crate::report::runs::{load_runs, RunData};
+use crate::run::metrics;
+use crate::store::records::SlopeRow;
 use anyhow::{Context, Result};
+use layers::Activation;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -60,7 +62,7 @@ pub fn seeds_table(group: &[&RunData]) -> String {
     let mut md = String::from(
         "| activation | seeds | final test error (mean ± sd) | best test error (mean) | final training loss (mean ± sd) |\n|---|---|---|---|---|\n",
     );
-    for act in ["relu", "prelu", "prelu-shared"] {
+    for act in Activation::ALL {
         let rows: Vec<CompareRow> = group
             .iter()
             .filter(|r| r.config.run.activation == act)
@@ -79,7 +81,8 @@ pub fn seeds_table(group: &[&RunData]) -> String {
         let (l, l_sd) = mean_sd(&rows.iter().map(|r| r.final_train_loss).collect::<Vec<_>>());
         let _ = writeln!(
             md,
-            "| {act} | {} | {e:.4} ± {e_sd:.4} | {best:.4} | {l:.4} ± {l_sd:.4} |",
+            "| {} | {} | {e:.4} ± {e_sd:.4} | {best:.4} | {l:.4} ± {l_sd:.4} |",
+            act.as_str(),
             seeds.join(", ")
         );
     }
@@ -102,18 +105,12 @@ pub struct CompareRow {
 }
 
 fn compare_row(r: &RunData) -> CompareRow {
-    let tail = &r.train[r.train.len().saturating_sub(50)..];
     CompareRow {
-        activation: r.config.run.activation.clone(),
+        activation: r.config.run.activation.as_str().into(),
         run: r.config.run.name.clone(),
-        final_test_error: r.eval.last().map(|e| e.test_error).unwrap_or(f64::NAN),
-        best_test_error: r
-            .eval
-            .iter()
-            .map(|e| e.test_error)
-            .fold(f64::INFINITY, f64::min),
-        final_train_loss: tail.iter().map(|t| t.loss as f64).sum::<f64>()
-            / tail.len().max(1) as f64,
+        final_test_error: metrics::final_test_error(&r.eval),
+        best_test_error: metrics::best_test_error(&r.eval),
+        final_train_loss: metrics::tail_loss(&r.train),
     }
 }
 
@@ -122,101 +119,130 @@ fn compare_row(r: &RunData) -> CompareRow {
 /// `compare-<run>.csv` and `.md` for every group of runs that differ only in the rectifier.
 pub fn report(out: &Path) -> Result<Vec<PathBuf>> {
     let runs = load_runs(out)?;
+    let mut written = slope_figures(out, &runs)?;
+    written.extend(compare_groups(out, &runs)?);
+    written.extend(compare_over_seeds(out, &runs)?);
+    Ok(written)
+}
+
+/// A PReLU run and its twins (the same run with the other PReLU), `r` first.
+fn with_twins<'a>(r: &'a RunData, runs: &'a [RunData]) -> Vec<&'a RunData> {
+    std::iter::once(r)
+        .chain(
+            runs.iter()
+                .filter(|t| !t.slopes.is_empty() && same_but_activation(r, t)),
+        )
+        .collect()
+}
+
+/// `slopes-<run>.png` of every PReLU run; Table 1's layout printed once per twin pair.
+fn slope_figures(out: &Path, runs: &[RunData]) -> Result<Vec<PathBuf>> {
     let mut written = vec![];
     for r in runs.iter().filter(|r| !r.slopes.is_empty()) {
-        let twins: Vec<&RunData> = runs
-            .iter()
-            .filter(|t| !t.slopes.is_empty() && same_but_activation(r, t))
-            .collect();
-        let mut panel = Panel {
-            title: format!("{}: learned PReLU slopes", r.config.run.name),
-            x_label: "PReLU layer".into(),
-            y_label: "slope a".into(),
-            ..Default::default()
-        };
-        let mut table = String::new();
-        writeln!(
-            table,
-            "{:<14} {:>14} {:>14} {:>9} {:>9}",
-            "layer", "channel-shared", "channel-wise", "min", "max"
-        )?;
-        for (k, run) in std::iter::once(r).chain(twins.iter().copied()).enumerate() {
-            let rows = final_slopes(run);
-            let pts = |f: fn(&SlopeRow) -> f64| {
-                rows.iter()
-                    .enumerate()
-                    .map(|(i, s)| ((i + 1) as f64, f(s)))
-                    .collect()
-            };
-            let act = &run.config.run.activation;
-            panel.series.push(Series {
-                label: format!("{act} (mean)"),
-                color: palette(k),
-                points: pts(|s| s.mean),
-                stroke: Stroke::Solid,
-            });
-            if act == "prelu" {
-                panel.series.push(Series {
-                    label: format!("{act} min, max"),
-                    color: palette(k),
-                    points: pts(|s| s.min),
-                    stroke: Stroke::Markers,
-                });
-                panel.series.push(Series {
-                    label: String::new(),
-                    color: palette(k),
-                    points: pts(|s| s.max),
-                    stroke: Stroke::Markers,
-                });
-            }
-        }
-        let shared = std::iter::once(r)
-            .chain(twins.iter().copied())
-            .find(|x| x.config.run.activation == "prelu-shared")
-            .map(final_slopes);
-        let wise = std::iter::once(r)
-            .chain(twins.iter().copied())
-            .find(|x| x.config.run.activation == "prelu")
-            .map(final_slopes);
-        let n = shared
-            .as_ref()
-            .or(wise.as_ref())
-            .map(|v| v.len())
-            .unwrap_or(0);
-        for i in 0..n {
-            let layer = shared
-                .as_ref()
-                .or(wise.as_ref())
-                .map(|v| v[i].layer.clone())
-                .unwrap_or_default();
-            let s = shared
-                .as_ref()
-                .map(|v| format!("{:.3}", v[i].mean))
-                .unwrap_or_else(|| "-".into());
-            let (w, lo, hi) = wise
-                .as_ref()
-                .map(|v| {
-                    (
-                        format!("{:.3}", v[i].mean),
-                        format!("{:.3}", v[i].min),
-                        format!("{:.3}", v[i].max),
-                    )
-                })
-                .unwrap_or(("-".into(), "-".into(), "-".into()));
-            writeln!(table, "{layer:<14} {s:>14} {w:>14} {lo:>9} {hi:>9}")?;
-        }
+        let pair = with_twins(r, runs);
         // The table already has a column per twin: print it once per pair, not per run.
-        if twins.iter().all(|t| t.config.run.name > r.config.run.name) {
+        if pair[1..]
+            .iter()
+            .all(|t| t.config.run.name > r.config.run.name)
+        {
             println!(
-                "\n{}: learned slopes at the end of training\n{table}",
-                r.config.run.name
+                "\n{}: learned slopes at the end of training\n{}",
+                r.config.run.name,
+                slope_table(&pair)?
             );
         }
         let png = out.join(format!("slopes-{}.png", r.config.run.name));
-        figure::draw(&png, &[panel], (900, 520))?;
+        figure::draw(&png, &[slope_panel(&pair)], (900, 520))?;
         written.push(png);
     }
-    // Table 2: groups of runs that differ only in the rectifier, each group written once.
+    Ok(written)
+}
+
+/// The slopes per PReLU layer of each run of `pair`: mean, and min and max for
+/// channel-wise runs.
+fn slope_panel(pair: &[&RunData]) -> Panel {
+    let mut panel = Panel {
+        title: format!("{}: learned PReLU slopes", pair[0].config.run.name),
+        x_label: "PReLU layer".into(),
+        y_label: "slope a".into(),
+        ..Default::default()
+    };
+    for (k, run) in pair.iter().enumerate() {
+        let rows = final_slopes(run);
+        let pts = |f: fn(&SlopeRow) -> f64| {
+            rows.iter()
+                .enumerate()
+                .map(|(i, s)| ((i + 1) as f64, f(s)))
+                .collect()
+        };
+        let act = run.config.run.activation;
+        let series = |label: String, points, stroke| Series {
+            label,
+            color: palette(k),
+            points,
+            stroke,
+        };
+        panel.series.push(series(
+            format!("{} (mean)", act.as_str()),
+            pts(|s| s.mean),
+            Stroke::Solid,
+        ));
+        if act == Activation::Prelu {
+            let label = format!("{} min, max", act.as_str());
+            panel
+                .series
+                .push(series(label, pts(|s| s.min), Stroke::Markers));
+            panel
+                .series
+                .push(series(String::new(), pts(|s| s.max), Stroke::Markers));
+        }
+    }
+    panel
+}
+
+/// Table 1's layout: per layer, the channel-shared slope and the channel-wise mean, min
+/// and max ("-" where that run is missing).
+fn slope_table(pair: &[&RunData]) -> Result<String> {
+    let find = |a: Activation| {
+        pair.iter()
+            .find(|x| x.config.run.activation == a)
+            .map(|r| final_slopes(r))
+    };
+    let (shared, wise) = (find(Activation::PreluShared), find(Activation::Prelu));
+    let mut table = String::new();
+    writeln!(
+        table,
+        "{:<14} {:>14} {:>14} {:>9} {:>9}",
+        "layer", "channel-shared", "channel-wise", "min", "max"
+    )?;
+    let layers = shared
+        .as_ref()
+        .or(wise.as_ref())
+        .cloned()
+        .unwrap_or_default();
+    for (i, row) in layers.iter().enumerate() {
+        let s = shared
+            .as_ref()
+            .map_or_else(|| "-".into(), |v| format!("{:.3}", v[i].mean));
+        let (w, lo, hi) = wise.as_ref().map_or_else(
+            || ("-".into(), "-".into(), "-".into()),
+            |v| {
+                (
+                    format!("{:.3}", v[i].mean),
+                    format!("{:.3}", v[i].min),
+                    format!("{:.3}", v[i].max),
+                )
+            },
+        );
+        writeln!(table, "{:<14} {s:>14} {w:>14} {lo:>9} {hi:>9}", row.layer)?;
+    }
+    Ok(table)
+}
+
+/// Table 2: `compare-<group>.csv` and `.md` for every group of runs that differ only in
+/// the rectifier, each group written once.
+fn compare_groups(out: &Path, runs: &[RunData]) -> Result<Vec<PathBuf>> {
+    let mut written = vec![];
     for (i, r) in runs.iter().enumerate() {
         let group: Vec<&RunData> = std::iter::once(r)
             .chain(runs.iter().filter(|t| same_but_activation(r, t)))
@@ -243,7 +269,12 @@ pub fn report(out: &Path) -> Result<Vec<PathBuf>> {
         println!("\n{stem}\n{md}");
         written.extend([csv_path, md_path]);
     }
-    // The same comparison over seeds, for groups with at least two seeds of a rectifier.
+    Ok(written)
+}
+
+/// The same comparison over seeds, for groups with at least two seeds of a rectifier.
+fn compare_over_seeds(out: &Path, runs: &[RunData]) -> Result<Vec<PathBuf>> {
+    let mut written = vec![];
     for (i, r) in runs.iter().enumerate() {
         if runs[..i].iter().any(|p| same_but_activation_and_seed(p, r)) {
             continue;
@@ -252,15 +283,14 @@ pub fn report(out: &Path) -> Result<Vec<PathBuf>> {
             .iter()
             .filter(|t| same_but_activation_and_seed(r, t))
             .collect();
-        let seeds_of = |act: &str| {
+        let seeds_of = |act: Activation| {
             group
                 .iter()
                 .filter(|t| t.config.run.activation == act)
                 .count()
         };
-        let activations = ["relu", "prelu", "prelu-shared"];
-        if activations.iter().filter(|a| seeds_of(a) > 0).count() < 2
-            || activations.iter().all(|a| seeds_of(a) < 2)
+        if Activation::ALL.iter().filter(|&&a| seeds_of(a) > 0).count() < 2
+            || Activation::ALL.iter().all(|&a| seeds_of(a) < 2)
         {
             continue;
         }

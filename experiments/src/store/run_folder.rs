@@ -1,7 +1,7 @@
 //! A run's folder on disk: what state it is in, and its CSV logs.
 
-use crate::checkpoint::{self, Checkpoint};
-use crate::records;
+use crate::store::checkpoint::{self, Checkpoint};
+use crate::store::records;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::fs::{File, OpenOptions};

@@ -136,7 +136,8 @@ pub struct Summary {
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value)?;
     bytes.push(b'\n');
-    crate::atomic::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
+    crate::store::atomic::write_atomic(path, &bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Keeps the header and the complete rows of a CSV log whose first field, the iteration,
@@ -159,7 +160,8 @@ pub fn truncate_log(path: &Path, iteration: usize) -> Result<()> {
             kept.extend_from_slice(line);
         }
     }
-    crate::atomic::write_atomic(path, &kept).with_context(|| format!("writing {}", path.display()))
+    crate::store::atomic::write_atomic(path, &kept)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads JSON from `path`.

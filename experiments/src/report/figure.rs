@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
 /// How a series is drawn.
@@ -119,8 +119,9 @@ fn transform(panel: &Panel, y: f64) -> Option<f64> {
     }
 }
 
-fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Result<()> {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+/// The axes' ranges of a panel, in drawing coordinates (log10 on a log axis): the data's
+/// extent, or `y_range` where given, never empty.
+fn ranges(panel: &Panel) -> ((f64, f64), (f64, f64)) {
     let pts: Vec<(f64, f64)> = panel
         .series
         .iter()
@@ -160,6 +161,12 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
     } else {
         (0.0, 1.0)
     };
+    ((x0, x1), (y0, y1))
+}
+
+fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Result<()> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+    let ((x0, x1), (y0, y1)) = ranges(panel);
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, ("sans-serif", 20))
         .margin(12)
@@ -222,19 +229,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
             let stroke = s.stroke;
             drawn
                 .label(s.label.clone())
-                .legend(move |(x, y)| -> DynElement<'static, _, _> {
-                    match stroke {
-                        Stroke::Solid => {
-                            PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                                .into_dyn()
-                        }
-                        Stroke::Dashed => {
-                            PathElement::new(vec![(x, y), (x + 7, y)], color.stroke_width(2))
-                                .into_dyn()
-                        }
-                        Stroke::Markers => Circle::new((x + 9, y), 3, color.filled()).into_dyn(),
-                    }
-                });
+                .legend(move |(x, y)| legend_mark::<DB>(stroke, color, x, y));
         }
     }
     chart
@@ -246,4 +241,22 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
         .draw()
         .map_err(err)?;
     Ok(())
+}
+
+/// A series' mark in the legend, at `(x, y)`.
+fn legend_mark<DB: DrawingBackend>(
+    stroke: Stroke,
+    color: RGBColor,
+    x: i32,
+    y: i32,
+) -> DynElement<'static, DB, (i32, i32)> {
+    match stroke {
+        Stroke::Solid => {
+            PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)).into_dyn()
+        }
+        Stroke::Dashed => {
+            PathElement::new(vec![(x, y), (x + 7, y)], color.stroke_width(2)).into_dyn()
+        }
+        Stroke::Markers => Circle::new((x + 9, y), 3, color.filled()).into_dyn(),
+    }
 }

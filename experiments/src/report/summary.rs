@@ -1,14 +1,17 @@
 //! The network summary printed before training: layer, output shape, fans, parameters.
 
 use anyhow::Result;
-use layers::Sequential;
+use layers::{LayerKind, Sequential};
 use std::fmt::Write;
 
 /// A table of `net`'s layers.
 pub fn render(net: &Sequential) -> Result<String> {
     let rows = net.summary()?;
-    let convs = rows.iter().filter(|r| r.kind.starts_with("conv")).count();
-    let fcs = rows.iter().filter(|r| r.kind == "fc").count();
+    let convs = rows
+        .iter()
+        .filter(|r| matches!(r.kind, LayerKind::Conv { .. }))
+        .count();
+    let fcs = rows.iter().filter(|r| r.kind == LayerKind::Linear).count();
     let mut s = String::new();
     writeln!(
         s,
@@ -35,7 +38,12 @@ pub fn render(net: &Sequential) -> Result<String> {
         writeln!(
             s,
             "  {:<14} {:<12} {:<14} {:>7} {:>7} {:>8}",
-            r.name, r.kind, shape, fi, fo, r.params
+            r.name,
+            r.kind.to_string(),
+            shape,
+            fi,
+            fo,
+            r.params
         )?;
     }
     Ok(s)

@@ -1,0 +1,9 @@
+//! What is made from runs and nets for people to read: the figures, the depth and PReLU
+//! reports, the variance analysis at initialization, and the net summary.
+
+pub mod depth;
+pub mod figure;
+pub mod prelu;
+pub mod runs;
+pub mod summary;
+pub mod variance;

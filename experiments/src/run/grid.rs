@@ -1,0 +1,80 @@
+//! What to do with each run of a grid, decided from its folder before anything trains.
+
+use crate::spec::RunSpec;
+use crate::store::checkpoint::{self, Checkpoint, CheckpointError};
+use crate::store::records::{self, Config, FileSum};
+use crate::store::run_folder::RunState;
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+
+/// What to do with one run of the grid.
+pub enum Plan {
+    /// Start it (replacing what is in its folder).
+    Fresh,
+    /// Continue it from this checkpoint.
+    Resume(Box<Checkpoint>),
+    /// It is complete: leave it.
+    Skip,
+}
+
+/// How an existing run is to be treated (`--overwrite`, `--resume`, or neither).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse to touch it.
+    Refuse,
+    /// Replace it.
+    Overwrite,
+    /// Continue it, or skip it if complete.
+    Resume,
+}
+
+/// Decides what to do with run `r` in `dir` (under the output folder `out`): a complete
+/// run is skipped on resume only if it is this configuration, a checkpoint is resumed only
+/// if it is this configuration and data (`files`), anything else is refused unless asked.
+pub fn plan(
+    r: &RunSpec,
+    dir: &Path,
+    out: &Path,
+    files: &[FileSum],
+    existing: Existing,
+) -> Result<Plan> {
+    let resume = existing == Existing::Resume;
+    Ok(match RunState::of(dir) {
+        RunState::Absent => Plan::Fresh,
+        _ if existing == Existing::Overwrite => Plan::Fresh,
+        RunState::Complete if resume => {
+            let config: Config = records::read_json(&dir.join("config.json"))?;
+            if let Some(d) = checkpoint::run_difference("finished run", &config.run, r) {
+                bail!(
+                    "{} holds a finished run `{}` of another configuration ({d}); use --overwrite to replace it",
+                    out.display(),
+                    r.name
+                );
+            }
+            Plan::Skip
+        }
+        RunState::Started if resume => Plan::Fresh,
+        RunState::Partial if resume => {
+            let path = dir.join(checkpoint::FILE);
+            let ck = Checkpoint::read(&path)?;
+            if let Some(difference) = ck.difference(r, files) {
+                return Err(CheckpointError::Mismatch { path, difference }.into());
+            }
+            Plan::Resume(Box::new(ck))
+        }
+        _ => bail!(
+            "{} already holds run `{}`: pass --resume to continue it, --overwrite to replace it, or choose another --out",
+            out.display(),
+            r.name
+        ),
+    })
+}
+
+/// Empties `dir` (creating it if needed) and writes the run's `config.json` there.
+pub fn start_folder(dir: &Path, config: &Config) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("replacing {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    records::write_json(&dir.join("config.json"), config)
+}

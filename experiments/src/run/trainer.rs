@@ -1,0 +1,448 @@
+//! One training run as a type: start or resume it, take steps, evaluate, checkpoint, and
+//! summarise. Progress and stop requests come through an [`Observer`], so the progress
+//! bar and the signal handlers stay outside.
+
+use crate::data::Dataset;
+use crate::run::evaluate::{eval_subset, evaluate};
+use crate::run::{metrics, train_step, Batches};
+use crate::spec::RunSpec;
+use crate::store::checkpoint::{self, Checkpoint, CheckpointError};
+use crate::store::records::{self, EvalRow, FileSum, SlopeRow, Summary, TrainRow};
+use crate::store::run_folder::Logs;
+use anyhow::Result;
+use layers::{Sequential, Sgd};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What the training loop tells the world, and asks of it.
+pub trait Observer {
+    /// A step finished: `it` of `total`, with its loss and the latest evaluation.
+    fn step(&mut self, run: &Trainer, loss: f32);
+    /// Whether the run should checkpoint and stop after this step (a signal arrived).
+    fn stop_requested(&self) -> bool;
+}
+
+/// An observer that shows nothing and never stops a run (tests, scripts).
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn step(&mut self, _: &Trainer, _: f32) {}
+    fn stop_requested(&self) -> bool {
+        false
+    }
+}
+
+/// How [`Trainer::run`] ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Every step taken (or the loss diverged): the summary.
+    Finished(Box<Summary>),
+    /// Stopped on request after `iteration`, with a checkpoint there.
+    Stopped {
+        /// The last completed step, now in the checkpoint.
+        iteration: usize,
+    },
+}
+
+/// A run in progress: its net, optimizer, batches, logs and what it has logged so far.
+pub struct Trainer<'a> {
+    run: &'a RunSpec,
+    data: &'a Dataset,
+    dir: PathBuf,
+    files: Vec<FileSum>,
+    checkpoint_every: usize,
+    net: Sequential,
+    sgd: Sgd,
+    batches: Batches,
+    subset: Vec<usize>,
+    logs: Logs,
+    rows: Vec<TrainRow>,
+    evals: Vec<EvalRow>,
+    iteration: usize,
+    train_time: f64,
+    started: Instant,
+    diverged: bool,
+}
+
+impl<'a> Trainer<'a> {
+    /// A fresh run in `dir` (which holds its `config.json`): new logs, and the evaluation
+    /// at iteration 0.
+    pub fn start(
+        run: &'a RunSpec,
+        data: &'a Dataset,
+        dir: &Path,
+        files: &[FileSum],
+        checkpoint_every: usize,
+    ) -> Result<Self> {
+        let net = run.build_net()?;
+        let logs = Logs::create(dir, has_slopes(&net))?;
+        let mut t = Self::with(
+            run,
+            data,
+            dir,
+            files,
+            checkpoint_every,
+            (net, run.sgd()),
+            logs,
+        );
+        t.evaluate()?;
+        Ok(t)
+    }
+
+    /// The run in `dir` continued from its checkpoint `ck` (already checked against `run`):
+    /// the net, momentum and shuffling restored, the logs cut back to the checkpoint.
+    pub fn resume(
+        run: &'a RunSpec,
+        data: &'a Dataset,
+        dir: &Path,
+        files: &[FileSum],
+        checkpoint_every: usize,
+        ck: Checkpoint,
+    ) -> Result<Self> {
+        let (mut net, mut sgd) = (run.build_net()?, run.sgd());
+        ck.restore(&mut net, &mut sgd)
+            .map_err(|reason| CheckpointError::Corrupt {
+                path: dir.join(checkpoint::FILE),
+                reason,
+            })?;
+        let logs = Logs::resume(dir, &ck, has_slopes(&net))?;
+        let mut t = Self::with(run, data, dir, files, checkpoint_every, (net, sgd), logs);
+        let order = ck.order.iter().map(|&i| i as usize).collect();
+        t.batches.restore(ck.shuffle_word_pos, order);
+        t.train_time = ck.train_time_s;
+        t.iteration = ck.iteration;
+        t.rows = records::read_csv(&dir.join("train.csv"))?;
+        t.evals = records::read_csv(&dir.join("eval.csv"))?;
+        anyhow::ensure!(!t.evals.is_empty(), "eval.csv has no rows");
+        Ok(t)
+    }
+
+    fn with(
+        run: &'a RunSpec,
+        data: &'a Dataset,
+        dir: &Path,
+        files: &[FileSum],
+        checkpoint_every: usize,
+        (net, sgd): (Sequential, Sgd),
+        logs: Logs,
+    ) -> Self {
+        let n_train = match run.train_size {
+            0 => data.train.len(),
+            n => n.min(data.train.len()),
+        };
+        Self {
+            run,
+            data,
+            dir: dir.to_path_buf(),
+            files: files.to_vec(),
+            checkpoint_every,
+            net,
+            sgd,
+            batches: Batches::new(run.seed, n_train, run.batch_size),
+            subset: eval_subset(data.test.len(), run.eval_size),
+            logs,
+            rows: vec![],
+            evals: vec![],
+            iteration: 0,
+            train_time: 0.0,
+            started: Instant::now(),
+            diverged: false,
+        }
+    }
+
+    /// The run being trained.
+    pub fn spec(&self) -> &RunSpec {
+        self.run
+    }
+
+    /// Steps taken.
+    pub fn iteration(&self) -> usize {
+        self.iteration
+    }
+
+    /// Steps the run takes in all: `epochs` of [`Batches::per_epoch`], rounded up.
+    pub fn total(&self) -> usize {
+        ((self.run.epochs * self.batches.per_epoch() as f64).ceil() as usize).max(1)
+    }
+
+    /// Epochs completed after `it` steps.
+    pub fn epoch_of(&self, it: usize) -> f64 {
+        it as f64 / self.batches.per_epoch() as f64
+    }
+
+    /// The latest evaluation.
+    pub fn last_eval(&self) -> Option<&EvalRow> {
+        self.evals.last()
+    }
+
+    /// Training images per second so far (evaluation excluded).
+    pub fn images_per_sec(&self) -> f64 {
+        (self.iteration * self.run.batch_size) as f64 / self.train_time.max(1e-9)
+    }
+
+    /// The net as trained so far.
+    pub fn net(&self) -> &Sequential {
+        &self.net
+    }
+
+    /// Takes steps until the run is done, the loss diverges or the observer asks to stop,
+    /// evaluating every `eval_every` epochs and checkpointing as documented in README.
+    pub fn run(mut self, observer: &mut dyn Observer) -> Result<Outcome> {
+        while self.iteration < self.total() {
+            let Some(loss) = self.step()? else { break };
+            let it = self.iteration;
+            let eval_period =
+                ((self.run.eval_every * self.batches.per_epoch() as f64).round() as usize).max(1);
+            if it % eval_period == 0 || it == self.total() {
+                self.evaluate()?;
+            }
+            let stop = observer.stop_requested();
+            let due = it % self.batches.per_epoch() == 0
+                || it == self.total()
+                || (self.checkpoint_every > 0 && it % self.checkpoint_every == 0);
+            if due || stop {
+                self.checkpoint()?;
+            }
+            if stop {
+                return Ok(Outcome::Stopped { iteration: it });
+            }
+            observer.step(&self, loss);
+        }
+        self.logs.sync()?;
+        Ok(Outcome::Finished(Box::new(self.summary())))
+    }
+
+    /// One step on the next batch, logged. `None` if the loss was not finite: the run
+    /// stops there and keeps what it logged.
+    pub fn step(&mut self) -> Result<Option<f32>> {
+        let it = self.iteration + 1;
+        let started = Instant::now();
+        let (x, labels) = self.data.batch(&self.data.train, self.batches.batch(it));
+        let step = match train_step(&mut self.net, &mut self.sgd, x, &labels, None) {
+            Ok(step) => step,
+            Err(loss) => {
+                eprintln!(
+                    "{}: loss became {loss} at iteration {it}; stopping this run and keeping what it logged",
+                    self.run.name
+                );
+                self.diverged = true;
+                return Ok(None);
+            }
+        };
+        self.train_time += started.elapsed().as_secs_f64();
+        let row = TrainRow {
+            iteration: it,
+            epoch: self.epoch_of(it),
+            loss: step.loss,
+            lr: self.run.lr,
+            grad_norm_first: step.grad_norm_first,
+            grad_norm_last: step.grad_norm_last,
+        };
+        Logs::row(&mut self.logs.train, &row)?;
+        self.rows.push(row);
+        self.iteration = it;
+        Ok(Some(step.loss))
+    }
+
+    /// Evaluates the net now on the evaluation subset, logging the row (and the PReLU
+    /// slopes), and syncs the logs.
+    pub fn evaluate(&mut self) -> Result<EvalRow> {
+        let it = self.iteration;
+        let (test_loss, test_error) = evaluate(&self.net, self.data, &self.subset);
+        let row = EvalRow {
+            iteration: it,
+            epoch: self.epoch_of(it),
+            test_loss,
+            test_error,
+        };
+        Logs::row(&mut self.logs.eval, &row)?;
+        if let Some(w) = self.logs.slopes.as_mut() {
+            for slope in SlopeRow::of(&self.net, it, row.epoch) {
+                Logs::row(w, &slope)?;
+            }
+        }
+        self.logs.sync()?;
+        self.evals.push(row.clone());
+        Ok(row)
+    }
+
+    /// Writes the checkpoint of the current step, after syncing the logs (so a checkpoint
+    /// never runs ahead of them).
+    pub fn checkpoint(&mut self) -> Result<()> {
+        self.logs.sync()?;
+        Checkpoint {
+            iteration: self.iteration,
+            run: self.run.clone(),
+            data: self.files.clone(),
+            params: self
+                .net
+                .params()
+                .iter()
+                .map(|p| (p.name.clone(), p.value.clone()))
+                .collect(),
+            velocity: self.sgd.velocity().to_vec(),
+            order: self.batches.order().iter().map(|&i| i as u32).collect(),
+            shuffle_word_pos: self.batches.word_pos(),
+            train_time_s: self.train_time,
+        }
+        .write(&self.dir.join(checkpoint::FILE))?;
+        Ok(())
+    }
+
+    /// How the run ended, from what it logged.
+    pub fn summary(&self) -> Summary {
+        let rows = &self.rows;
+        let first: Vec<f64> = rows.iter().map(|t| t.grad_norm_first).collect();
+        Summary {
+            name: self.run.name.clone(),
+            final_test_error: metrics::final_test_error(&self.evals),
+            best_test_error: metrics::best_test_error(&self.evals),
+            final_train_loss: metrics::tail_loss(rows),
+            stalled: !self.diverged && metrics::stalled(rows, self.batches.per_epoch()),
+            diverged: self.diverged,
+            iterations: rows.len(),
+            epochs: rows.len() as f64 / self.batches.per_epoch() as f64,
+            wall_time_s: self.started.elapsed().as_secs_f64(),
+            train_images_per_sec: (rows.len() * self.run.batch_size) as f64
+                / self.train_time.max(1e-9),
+            grad_norm_first_init: first.first().copied().unwrap_or(0.0),
+            grad_norm_first_median: records::median(&first),
+        }
+    }
+}
+
+fn has_slopes(net: &Sequential) -> bool {
+    !SlopeRow::of(net, 0, 0.0).is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use crate::data::Split;
+    use crate::store::records::read_csv;
+    use clap::Parser;
+
+    /// 40 training and 24 test images of 28x28 random pixels.
+    fn data() -> Dataset {
+        let split = |n: usize, seed: u32| {
+            let mut s = seed;
+            let mut byte = || {
+                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+                (s >> 24) as u8
+            };
+            Split {
+                pixels: (0..n * 784).map(|_| byte()).collect(),
+                labels: (0..n).map(|_| byte() as usize % 10).collect(),
+                h: 28,
+                w: 28,
+            }
+        };
+        Dataset {
+            train: split(40, 1),
+            test: split(24, 2),
+            mean: 0.5,
+            std: 0.29,
+        }
+    }
+
+    fn spec() -> RunSpec {
+        let args = [
+            "experiments",
+            "--depth",
+            "4",
+            "--width",
+            "4,4,8",
+            "--fc-width",
+            "16",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--eval-every",
+            "0.5",
+            "--eval-size",
+            "24",
+        ];
+        Cli::try_parse_from(args)
+            .unwrap()
+            .train
+            .runs()
+            .unwrap()
+            .remove(0)
+    }
+
+    /// Asks to stop after `at` steps, counting what it saw.
+    struct StopAt(usize, usize);
+
+    impl Observer for StopAt {
+        fn step(&mut self, _: &Trainer, _: f32) {
+            self.1 += 1;
+        }
+        fn stop_requested(&self) -> bool {
+            self.1 + 1 >= self.0
+        }
+    }
+
+    #[test]
+    fn a_run_takes_its_steps_evaluates_on_schedule_and_summarises() {
+        let (data, r) = (data(), spec());
+        let tmp = tempfile::tempdir().unwrap();
+        let t = Trainer::start(&r, &data, tmp.path(), &[], 0).unwrap();
+        // 40 images in batches of 16: 3 steps an epoch, 6 in all; evaluations every 2.
+        assert_eq!((t.total(), t.iteration()), (6, 0));
+        let Outcome::Finished(s) = t.run(&mut Quiet).unwrap() else {
+            panic!("stopped")
+        };
+        assert_eq!((s.iterations, s.epochs), (6, 2.0));
+        let evals: Vec<EvalRow> = read_csv(&tmp.path().join("eval.csv")).unwrap();
+        let at: Vec<usize> = evals.iter().map(|e| e.iteration).collect();
+        assert_eq!(at, [0, 2, 4, 6]);
+        assert_eq!(s.final_test_error, evals[3].test_error);
+        let rows: Vec<TrainRow> = read_csv(&tmp.path().join("train.csv")).unwrap();
+        assert_eq!(s.final_train_loss, metrics::tail_loss(&rows));
+        assert!(tmp.path().join(checkpoint::FILE).exists());
+    }
+
+    #[test]
+    fn a_stopped_run_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one() {
+        let (data, r) = (data(), spec());
+        let (whole, parts) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let t = Trainer::start(&r, &data, whole.path(), &[], 0).unwrap();
+        let Outcome::Finished(a) = t.run(&mut Quiet).unwrap() else {
+            panic!("stopped")
+        };
+        let t = Trainer::start(&r, &data, parts.path(), &[], 0).unwrap();
+        let outcome = t.run(&mut StopAt(4, 0)).unwrap();
+        assert!(
+            matches!(outcome, Outcome::Stopped { iteration: 4 }),
+            "{outcome:?}"
+        );
+        let ck = Checkpoint::read(&parts.path().join(checkpoint::FILE)).unwrap();
+        assert_eq!(ck.iteration, 4);
+        let t = Trainer::resume(&r, &data, parts.path(), &[], 0, ck).unwrap();
+        let Outcome::Finished(b) = t.run(&mut Quiet).unwrap() else {
+            panic!("stopped")
+        };
+        assert_eq!(
+            (a.final_test_error, a.final_train_loss, a.iterations),
+            (b.final_test_error, b.final_train_loss, b.iterations)
+        );
+        for file in ["train.csv", "eval.csv", checkpoint::FILE] {
+            let read = |d: &Path| std::fs::read(d.join(file)).unwrap();
+            if file == checkpoint::FILE {
+                // The training time differs; the weights and momentum must not.
+                let (x, y) = (
+                    Checkpoint::read(&whole.path().join(file)).unwrap(),
+                    Checkpoint::read(&parts.path().join(file)).unwrap(),
+                );
+                assert_eq!(
+                    (x.params, x.velocity, x.order),
+                    (y.params, y.velocity, y.order)
+                );
+            } else {
+                assert_eq!(read(whole.path()), read(parts.path()), "{file}");
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! What a run keeps on disk: its CSV and JSON records, its checkpoint, the folder's state,
+//! all written atomically. Nothing here knows about the command line.
+
+pub mod atomic;
+pub mod checkpoint;
+pub mod records;
+pub mod run_folder;
