@@ -1,5 +1,6 @@
 //! `experiments`: train, analyze and plot the depth experiment. Errors print as one line
-//! and exit with code 2; Ctrl-C during training saves a checkpoint and exits with 130.
+//! and exit with code 2; SIGINT (Ctrl-C), SIGTERM or SIGHUP during training saves a
+//! checkpoint and exits with 130, 143 or 129.
 
 #![forbid(unsafe_code)]
 
@@ -8,9 +9,9 @@ use clap::Parser;
 fn main() {
     let cli = experiments::cli::Cli::parse();
     if let Err(e) = experiments::run(cli) {
-        if e.is::<experiments::cmd::train::Interrupted>() {
+        if let Some(stop) = e.downcast_ref::<experiments::cmd::train::Interrupted>() {
             eprintln!("{e}");
-            std::process::exit(130);
+            std::process::exit(stop.exit_code());
         }
         eprintln!("error: {e:#}");
         std::process::exit(2);

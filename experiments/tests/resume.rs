@@ -182,38 +182,43 @@ fn sigkill_at_random_points_then_resume_gives_the_uninterrupted_run() {
     assert_eq!(snapshot(&out.path().join(RUN)), files);
 }
 
+/// SIGINT (Ctrl-C), SIGTERM (what Slurm sends before a time limit or preemption) and
+/// SIGHUP each finish the step, checkpoint and exit with 128 + the signal; the run resumes
+/// to the uninterrupted run, bit for bit.
 #[test]
-fn ctrl_c_checkpoints_and_exits_130_and_resume_finishes_identically() {
+fn a_signal_checkpoints_and_exits_128_plus_it_and_resume_finishes_identically() {
     let reference = reference();
-    let out = tempfile::tempdir().unwrap();
-    let mut child = spawn(out.path(), false);
-    assert!(wait_for(&mut child, " it 20/48 "));
-    let sigint = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sigint.success());
-    let mut rest = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut rest).unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{rest}");
-    assert!(rest.contains("continue with --resume"), "{rest}");
-    let it = checkpoint_iteration(out.path()).unwrap();
-    assert!((20..48).contains(&it), "checkpoint at {it}");
-    let train = std::fs::read_to_string(out.path().join(RUN).join("train.csv")).unwrap();
-    assert_eq!(
-        train.lines().count(),
-        it + 1,
-        "train.csv holds every step up to {it}"
-    );
+    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let out = tempfile::tempdir().unwrap();
+        let mut child = spawn(out.path(), false);
+        assert!(wait_for(&mut child, " it 20/48 "));
+        let kill = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "SIG{signal}: {rest}");
+        assert!(rest.contains("continue with --resume"), "{rest}");
+        let it = checkpoint_iteration(out.path()).unwrap();
+        assert!((20..48).contains(&it), "SIG{signal}: checkpoint at {it}");
+        let train = std::fs::read_to_string(out.path().join(RUN).join("train.csv")).unwrap();
+        assert_eq!(
+            train.lines().count(),
+            it + 1,
+            "train.csv holds every step up to {it}"
+        );
 
-    // Without --resume or --overwrite the partial run is not clobbered.
-    let files = snapshot(&out.path().join(RUN));
-    assert_one_line_error(&run(out.path(), &[]), "pass --resume");
-    assert_eq!(snapshot(&out.path().join(RUN)), files);
+        // Without --resume or --overwrite the partial run is not clobbered.
+        let files = snapshot(&out.path().join(RUN));
+        assert_one_line_error(&run(out.path(), &[]), "pass --resume");
+        assert_eq!(snapshot(&out.path().join(RUN)), files);
 
-    assert_ok(&run(out.path(), &["--resume"]));
-    assert_same_run(reference.path(), out.path());
+        assert_ok(&run(out.path(), &["--resume"]));
+        assert_same_run(reference.path(), out.path());
+    }
 }
 
 /// A run interrupted after its first epoch's checkpoint (SIGKILL after step 20).

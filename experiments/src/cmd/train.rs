@@ -1,5 +1,5 @@
 //! `experiments train`: the grid of training runs, each writing its CSVs and JSON, then
-//! the figures. Ctrl-C reaches the training loop through [`Bar`], its observer.
+//! the figures. Signals reach the training loop through [`Bar`], its observer.
 
 use crate::cli::TrainArgs;
 use crate::data::{split_file, Dataset};
@@ -11,13 +11,15 @@ use crate::store::records::{self, Config, FileSum, Summary};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
-/// Ctrl-C was pressed: the current step finishes, a checkpoint is written, and the
-/// program exits with code 130.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The signal that asked the run to stop (0: none yet): SIGINT (Ctrl-C), SIGTERM (what
+/// Slurm, Kubernetes and `systemctl stop` send) or SIGHUP. The current step finishes, a
+/// checkpoint is written, and the program exits with 128 + the signal.
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
-/// The grid stopped at Ctrl-C after saving a checkpoint (the binary exits with 130).
+/// The grid stopped at a signal after saving a checkpoint (the binary exits with
+/// [`Interrupted::exit_code`]: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP).
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted: {run} saved at iteration {iteration}; continue with --resume")]
 pub struct Interrupted {
@@ -25,21 +27,33 @@ pub struct Interrupted {
     pub run: String,
     /// Its last completed step, now in its checkpoint.
     pub iteration: usize,
+    /// The signal that stopped it.
+    pub signal: i32,
 }
 
-/// The first Ctrl-C asks the training loop to checkpoint and stop; a second quits at once
-/// (checkpoints are written atomically, so that loses at most the current epoch).
-fn catch_interrupt() {
-    let handler = || {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
+impl Interrupted {
+    /// The shell's code for a process ended by the signal: 128 + its number.
+    pub fn exit_code(&self) -> i32 {
+        128 + self.signal
+    }
+}
+
+/// The first SIGINT, SIGTERM or SIGHUP asks the training loop to checkpoint and stop; a
+/// second quits at once (checkpoints are written atomically, so that loses at most the
+/// steps since the last one).
+fn catch_signals() -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .context("installing the signal handlers")?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if SIGNAL.swap(sig, Ordering::SeqCst) != 0 {
+                std::process::exit(128 + sig);
+            }
+            eprintln!("\nsignal {sig}: finishing this step and saving a checkpoint (a second signal quits now)");
         }
-        eprintln!(
-            "\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again quits now)"
-        );
-    };
-    // Fails only if a handler is already installed (a second grid in one process): keep it.
-    let _ = ctrlc::set_handler(handler);
+    });
+    Ok(())
 }
 
 /// Runs the grid. Every flag is validated, the data loaded, every run folder and
@@ -63,7 +77,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .map(|r| grid::plan(r, &runs_dir.join(&r.name), out, &files, existing))
         .collect::<Result<Vec<_>>>()?;
     print_nets(&runs)?;
-    catch_interrupt();
+    catch_signals()?;
     for (r, plan) in runs.iter().zip(plans) {
         let dir = runs_dir.join(&r.name);
         let trainer = match plan {
@@ -85,7 +99,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         match outcome {
             Outcome::Stopped { iteration } => {
                 let run = r.name.clone();
-                return Err(Interrupted { run, iteration }.into());
+                let signal = SIGNAL.load(Ordering::SeqCst);
+                return Err(Interrupted {
+                    run,
+                    iteration,
+                    signal,
+                }
+                .into());
             }
             Outcome::Finished(summary) => {
                 records::write_json(&dir.join("summary.json"), &summary)?;
@@ -205,7 +225,7 @@ impl Observer for Bar {
     }
 
     fn stop_requested(&self) -> bool {
-        INTERRUPTED.load(Ordering::SeqCst)
+        SIGNAL.load(Ordering::SeqCst) != 0
     }
 }
 
