@@ -106,3 +106,104 @@ fn a_recorded_run_replays_bit_for_bit() {
         read_rows(&dir.join("delve.csv"))
     );
 }
+
+/// One row of a lockstep CSV in f64: `(step, loss, grad_norm_first)`.
+type Row64 = (usize, f64, f64);
+
+fn read_f64(path: &Path) -> Vec<Row64> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let head = r.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let (step, loss, grad) = (col("step"), col("loss"), col("grad_norm_first"));
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            let f = |i: usize| rec[i].parse::<f64>().unwrap();
+            (f(step) as usize, f(loss), f(grad))
+        })
+        .collect()
+}
+
+/// The largest relative difference of the losses over the first `steps` steps.
+fn max_rel(a: &[Row64], b: &[Row64], steps: usize) -> f64 {
+    a.iter()
+        .zip(b)
+        .take(steps)
+        .map(|(x, y)| (x.1 - y.1).abs() / y.1.abs().max(1e-30))
+        .fold(0.0, f64::max)
+}
+
+/// Doublings per 100 iterations of the first layer's gradient norm: the least-squares
+/// slope of log2(norm) over iterations 100 to 900 (as `bench/lockstep.py` fits it).
+fn growth(rows: &[Row64]) -> Option<f64> {
+    let pts: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|r| (100..=900).contains(&r.0) && r.2 > 0.0)
+        .map(|r| (r.0 as f64, r.2.log2()))
+        .collect();
+    if pts.len() < 10 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    Some(100.0 * sxy / sxx)
+}
+
+/// Whether a printed cell holds `value` to the precision it is printed with: three
+/// significant digits (`2.76e-05`) or three decimals (`0.390`); `-` for none.
+fn printed_as(cell: &str, value: Option<f64>) -> bool {
+    match (value, cell.parse::<f64>()) {
+        (None, _) => cell == "-",
+        (Some(v), Ok(p)) if cell.contains('e') => (p - v).abs() <= 0.006 * v.abs(),
+        (Some(v), Ok(p)) => (p - v).abs() <= 0.0006,
+        (Some(_), Err(_)) => false,
+    }
+}
+
+/// Every number of README's lockstep table, recomputed from the committed CSVs under
+/// `results/lockstep/` (made by `bench/lockstep.py summary results/lockstep`).
+#[test]
+fn readme_lockstep_table_is_what_the_committed_csvs_give() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lockstep = root.join("results/lockstep");
+    let rows: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("| d"))
+        .filter(|l| lockstep.join(l.split('|').nth(1).unwrap().trim()).is_dir())
+        .collect();
+    assert!(
+        rows.len() >= 3,
+        "README's lockstep table has {} rows",
+        rows.len()
+    );
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let dir = lockstep.join(cells[1]);
+        let read = |f: &str| dir.join(f).exists().then(|| read_f64(&dir.join(f)));
+        let (delve, t32) = (
+            read("delve.csv").unwrap(),
+            read("torch-float32.csv").unwrap(),
+        );
+        let t64 = read("torch-float64.csv");
+        let steps = delve.len().min(t32.len());
+        let expected = [
+            Some(steps as f64),
+            Some(max_rel(&delve, &t32, 100)),
+            t64.as_ref().map(|t| max_rel(&t32, t, 100)),
+            t64.as_ref().map(|t| max_rel(&delve, t, 100)),
+            growth(&delve[..steps]),
+            growth(&t32[..steps]),
+        ];
+        assert_eq!(cells[2], steps.to_string(), "{row}");
+        for (cell, value) in cells[3..8].iter().zip(&expected[1..]) {
+            assert!(
+                printed_as(cell, *value),
+                "{row}: `{cell}`, the CSVs give {value:?}"
+            );
+        }
+    }
+}

@@ -39,6 +39,16 @@ pub use profile::Profile;
 pub use shape::{ConvGeom, PoolGeom};
 pub use tape::{Mode, NodeId, ParamId, Tape};
 
+/// The SIMD path the conv kernels take on this CPU: `avx2-fma`, or `scalar` where the CPU
+/// lacks AVX2/FMA (im2col + GEMM everywhere).
+pub fn simd_path() -> &'static str {
+    if kernels::conv::simd::available() {
+        "avx2-fma"
+    } else {
+        "scalar"
+    }
+}
+
 /// The one tensor type: a dynamically shaped f32 array.
 pub type Tensor = ndarray::ArrayD<f32>;
 

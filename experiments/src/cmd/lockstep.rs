@@ -230,6 +230,10 @@ fn write_init(
         // `{:?}` of an f32 is the shortest text that reads back as the same f32.
         ("mean", format!("{:?}", data.mean)),
         ("std", format!("{:?}", data.std)),
+        (
+            "provenance",
+            serde_json::to_string(&crate::store::records::Provenance::current())?,
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -7,7 +7,7 @@ use crate::report;
 use crate::run::grid::{self, Existing, Plan};
 use crate::run::{Observer, Outcome, Trainer};
 use crate::spec::{self, RunSpec};
-use crate::store::records::{self, Config, FileSum, Summary};
+use crate::store::records::{self, Config, FileSum, Provenance, Summary};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -137,6 +137,7 @@ fn config(r: &RunSpec, data: &Dataset, files: &[FileSum], out: &Path) -> Config 
         threads: rayon::current_num_threads(),
         out: out.display().to_string(),
         version: env!("CARGO_PKG_VERSION").into(),
+        provenance: Provenance::current(),
     }
 }
 

@@ -307,6 +307,7 @@ impl<'a> Trainer<'a> {
                 / self.train_time.max(1e-9),
             grad_norm_first_init: first.first().copied().unwrap_or(0.0),
             grad_norm_first_median: records::median(&first),
+            provenance: records::Provenance::current(),
         }
     }
 }

@@ -84,6 +84,47 @@ pub struct FileSum {
     pub sha256: String,
 }
 
+/// Which build, compiler, CPU and kernel path made a run (recorded, never compared: a
+/// run resumed elsewhere continues).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Provenance {
+    /// The git commit the binary was built from (`unknown` outside a repository).
+    pub commit: String,
+    /// Whether the work tree had uncommitted changes to tracked files at build time.
+    pub dirty: String,
+    /// `rustc --version` of the compiler.
+    pub rustc: String,
+    /// The CPU's model name (`/proc/cpuinfo`).
+    pub cpu: String,
+    /// The conv kernels' SIMD path on this CPU (`avx2-fma` or `scalar`).
+    pub simd: String,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+impl Provenance {
+    /// This process's.
+    pub fn current() -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        Self {
+            commit: env!("DELVE_GIT_COMMIT").into(),
+            dirty: env!("DELVE_GIT_DIRTY").into(),
+            rustc: env!("DELVE_RUSTC").into(),
+            cpu,
+            simd: tensor::simd_path().into(),
+            threads: rayon::current_num_threads(),
+        }
+    }
+}
+
 /// `config.json`: the resolved run and the data it saw.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Config {
@@ -101,6 +142,9 @@ pub struct Config {
     pub out: String,
     /// delve's version.
     pub version: String,
+    /// The build, compiler, CPU and kernel path that started the run.
+    #[serde(default)]
+    pub provenance: Provenance,
 }
 
 /// `summary.json`: how the run ended.
@@ -130,6 +174,9 @@ pub struct Summary {
     pub grad_norm_first_init: f64,
     /// Median of the first conv layer's gradient norm over the run.
     pub grad_norm_first_median: f64,
+    /// The build, compiler, CPU and kernel path that finished the run.
+    #[serde(default)]
+    pub provenance: Provenance,
 }
 
 /// Writes `value` as pretty JSON to `path`, atomically (a crash leaves the old file).
