@@ -251,8 +251,49 @@ pub struct LockstepArgs {
     pub steps: usize,
 }
 
+/// A one-line hint for a list typed with spaces (`--depth 30 22`), which clap reads as a
+/// value and a subcommand: lists take commas.
+pub fn list_hint(e: &clap::Error) -> Option<String> {
+    // Without a subcommand clap reads the stray value as a subcommand that conflicts with
+    // the flags before it; after one, as an unexpected argument.
+    let text = e.to_string();
+    let (_, rest) = text
+        .split_once("the subcommand '")
+        .or_else(|| text.split_once("unexpected argument '"))?;
+    let (stray, _) = rest.split_once('\'')?;
+    if stray.starts_with('-') {
+        return None;
+    }
+    Some(format!(
+        "unexpected `{stray}`: give a list with commas and no spaces, e.g. --depth 22,30 or --init xavier,msra"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_list_typed_with_spaces_gets_a_hint() {
+        use clap::Parser;
+        for argv in [
+            &["x", "--depth", "30", "22"][..],
+            &["x", "--init", "xavier", "msra"],
+            &["x", "train", "--seed", "0", "1"],
+        ] {
+            let e = super::Cli::try_parse_from(argv).unwrap_err();
+            let hint = super::list_hint(&e).unwrap();
+            assert!(
+                hint.contains(argv[argv.len() - 1]) && hint.contains("commas"),
+                "{hint}"
+            );
+        }
+        let e = super::Cli::try_parse_from(["x", "--bogus"]).unwrap_err();
+        assert_eq!(
+            super::list_hint(&e),
+            None,
+            "other errors keep clap's message"
+        );
+    }
+
     #[test]
     fn verify_cli() {
         use clap::CommandFactory;

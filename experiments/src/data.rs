@@ -9,12 +9,12 @@ use tensor::Tensor;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// The file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file's contents are not a valid IDX file of the expected kind.
     #[error("{path}: {reason}")]
@@ -96,9 +96,9 @@ pub fn parse_idx(bytes: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataErr
 
 /// Reads an IDX file, gunzipping it if it starts with the gzip magic.
 pub fn read_idx(path: &Path, ndims: usize) -> Result<Idx, DataError> {
-    let raw = std::fs::read(path).map_err(|source| DataError::Io {
+    let raw = std::fs::read(path).map_err(|error| DataError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     decode_idx(&raw, ndims, path)
 }

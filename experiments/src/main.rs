@@ -7,7 +7,16 @@
 use clap::Parser;
 
 fn main() {
-    let cli = experiments::cli::Cli::parse();
+    let cli = match experiments::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            if let Some(hint) = experiments::cli::list_hint(&e) {
+                eprintln!("error: {hint}");
+                std::process::exit(2);
+            }
+            e.exit()
+        }
+    };
     if let Err(e) = experiments::run(cli) {
         if let Some(stop) = e.downcast_ref::<experiments::cmd::train::Interrupted>() {
             eprintln!("{e}");

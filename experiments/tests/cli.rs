@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{data_dir, quick_run, run};
+use common::{data_dir, quick_run, run, QUICK};
 use std::path::Path;
 use std::process::Output;
 
@@ -287,6 +287,69 @@ fn corrupt_truncated_and_mismatched_data_files_are_refused() {
         tmp.path().join("o").to_str().unwrap(),
     ]);
     assert_one_line_error(&o, "nowhere");
+}
+
+/// Data the net cannot take, and sizes the data cannot give, are refused before any run
+/// folder is touched: the run that `--overwrite` would replace survives. An OS error is
+/// printed once.
+#[test]
+fn data_the_net_cannot_take_is_refused_before_anything_is_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    assert!(quick_run(&out, &[]).status.success());
+    let train_csv = out.join("runs/d6-msra-relu-lr0.01-s0/train.csv");
+    let before = std::fs::read(&train_csv).unwrap();
+    let d32 = tmp.path().join("d32");
+    std::fs::create_dir_all(&d32).unwrap();
+    for split in ["train", "t10k"] {
+        let images = idx(3, &[4, 32, 32], &[9u8; 4 * 32 * 32]);
+        std::fs::write(d32.join(format!("{split}-images-idx3-ubyte")), images).unwrap();
+        let labels = idx(1, &[4], &[0, 1, 2, 3]);
+        std::fs::write(d32.join(format!("{split}-labels-idx1-ubyte")), labels).unwrap();
+    }
+    let with = |extra: &[&str]| {
+        let mut args = QUICK.to_vec();
+        args.retain(|a| !["--eval-size", "200", "--train-size", "1024"].contains(a));
+        args.extend(["--out", out.to_str().unwrap(), "--overwrite"]);
+        args.extend(extra);
+        run(&args)
+    };
+    let d32 = d32.to_str().unwrap();
+    let cases = [
+        (
+            ["--data", d32, "--eval-size", "2", "--train-size", "4"],
+            "the data's images are 1x32x32, the net takes 1x28x28",
+        ),
+        (
+            [
+                "--eval-size",
+                "20000",
+                "--train-size",
+                "1024",
+                "--seed",
+                "0",
+            ],
+            "--eval-size: 20000 is more than the 10000 test images",
+        ),
+        (
+            ["--eval-size", "200", "--train-size", "70000", "--seed", "0"],
+            "more than the 60000 training images",
+        ),
+    ];
+    for (extra, needle) in cases {
+        assert_one_line_error(&with(&extra), needle);
+        assert_eq!(std::fs::read(&train_csv).unwrap(), before, "{needle}");
+    }
+    let folder = tmp.path().join("folder");
+    std::fs::create_dir_all(folder.join("train-images-idx3-ubyte")).unwrap();
+    let o = run(&[
+        "--data",
+        folder.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
 }
 
 #[test]

@@ -50,6 +50,7 @@ pub fn run(args: LockstepArgs) -> Result<()> {
     let runs = args.train.runs()?;
     let data = Dataset::load(&spec::data_dir(&args.train.net.data))
         .context("loading the data (see --data)")?;
+    crate::run::grid::check_data(&runs, &data)?;
     for r in &runs {
         let dir = args.train.net.out.join(&r.name);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

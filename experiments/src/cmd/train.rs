@@ -62,6 +62,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let runs = args.runs()?;
     let data_dir = spec::data_dir(&args.net.data);
     let data = Dataset::load(&data_dir).context("loading the data (see --data)")?;
+    grid::check_data(&runs, &data)?;
     let files = data_files(&data_dir)?;
     let out = &args.net.out;
     let runs_dir = out.join("runs");

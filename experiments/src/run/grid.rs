@@ -1,5 +1,6 @@
 //! What to do with each run of a grid, decided from its folder before anything trains.
 
+use crate::data::Dataset;
 use crate::spec::RunSpec;
 use crate::store::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::store::records::{self, Config, FileSum};
@@ -68,6 +69,37 @@ pub fn plan(
             r.name
         ),
     })
+}
+
+/// Checks every run of the grid against the data before any folder is touched: the net
+/// takes the images' shape, and `--train-size` and `--eval-size` fit in the splits (never
+/// cut silently, as the run's files would then record sizes it did not use).
+pub fn check_data(runs: &[RunSpec], data: &Dataset) -> Result<()> {
+    for r in runs {
+        let [c, h, w] = r.net_config().input;
+        if (c, data.train.h, data.train.w) != (1, h, w) {
+            bail!(
+                "the data's images are 1x{}x{}, the net takes {c}x{h}x{w}",
+                data.train.h,
+                data.train.w
+            );
+        }
+        if r.train_size > data.train.len() {
+            bail!(
+                "--train-size: {} is more than the {} training images",
+                r.train_size,
+                data.train.len()
+            );
+        }
+        if r.eval_size > data.test.len() {
+            bail!(
+                "--eval-size: {} is more than the {} test images",
+                r.eval_size,
+                data.test.len()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Empties `dir` (creating it if needed) and writes the run's `config.json` there.

@@ -38,12 +38,12 @@ pub const FORMAT: &str = "delve-checkpoint";
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// The file system refused (full disk, read-only folder, missing file).
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// What the OS said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The bytes are not a checkpoint of ours (truncated, corrupted, another format).
     #[error("{path}: not a valid delve checkpoint: {reason}")]
@@ -297,9 +297,9 @@ impl Checkpoint {
 
     /// Reads and parses `path`.
     pub fn read(path: &Path) -> Result<Self, CheckpointError> {
-        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+        let bytes = std::fs::read(path).map_err(|error| CheckpointError::Io {
             path: path.into(),
-            source,
+            error,
         })?;
         Self::from_bytes(&bytes).map_err(|reason| CheckpointError::Corrupt {
             path: path.into(),
@@ -311,10 +311,10 @@ impl Checkpoint {
     /// previous file or the new one, never a mix.
     pub fn write(&self, path: &Path) -> Result<(), CheckpointError> {
         let pause = std::env::var_os("DELVE_TEST_SLOW_CHECKPOINT").is_some();
-        crate::store::atomic::write_pausing(path, &self.to_bytes(), pause).map_err(|source| {
+        crate::store::atomic::write_pausing(path, &self.to_bytes(), pause).map_err(|error| {
             CheckpointError::Io {
                 path: path.into(),
-                source,
+                error,
             }
         })
     }
