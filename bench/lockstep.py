@@ -5,6 +5,7 @@
     python3 bench/lockstep.py replay results/lockstep/d30-xavier-relu-s0 --dtype float32
     python3 bench/lockstep.py replay results/lockstep/d30-xavier-relu-s0 --dtype float64
     python3 bench/lockstep.py compare results/lockstep/d30-xavier-relu-s0
+    python3 bench/lockstep.py summary results/lockstep
 
 `replay` reads the run's `init.safetensors` (delve's weights before the first step, the
 image indices of every step and the input normalisation), builds the spec's plain net in
@@ -216,6 +217,37 @@ def compare(args):
         f.write(text)
 
 
+def max_rel(a, b, steps):
+    r = rel(a[:steps], b[:steps])
+    return f"{r.max():.2e}"
+
+
+def summary(args):
+    """The table README quotes, one row per run under the folder (test-checked)."""
+    lines = [
+        "| run | steps | loss, steps 1-100: delve vs PyTorch f32 | PyTorch f32 vs f64 | delve vs PyTorch f64 | gradient growth, delve | gradient growth, PyTorch f32 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in sorted(os.listdir(args.dir)):
+        folder = os.path.join(args.dir, name)
+        files = {k: os.path.join(folder, f) for k, f in [("delve", "delve.csv"), ("t32", "torch-float32.csv"), ("t64", "torch-float64.csv")]}
+        if not (os.path.exists(files["delve"]) and os.path.exists(files["t32"])):
+            continue
+        r = {k: read_rows(f) for k, f in files.items() if os.path.exists(f)}
+        steps = min(len(r["delve"]["loss"]), len(r["t32"]["loss"]))
+        cells = [name, str(steps), max_rel(r["delve"]["loss"], r["t32"]["loss"], 100)]
+        for a, b in [("t32", "t64"), ("delve", "t64")]:
+            cells.append(max_rel(r[a]["loss"], r[b]["loss"], 100) if b in r else "-")
+        for k in ["delve", "t32"]:
+            g = growth(r[k]["grad_norm_first"][:steps])
+            cells.append("-" if g is None else f"{g:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(os.path.join(args.dir, "summary.md"), "w") as f:
+        f.write(text)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -227,8 +259,10 @@ def main():
     r.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "data", "fashion-mnist"))
     c = sub.add_parser("compare", help="where delve and PyTorch part")
     c.add_argument("dir")
+    s = sub.add_parser("summary", help="README's table over every run in a folder")
+    s.add_argument("dir")
     args = p.parse_args()
-    replay(args) if args.cmd == "replay" else compare(args)
+    {"replay": replay, "compare": compare, "summary": summary}[args.cmd](args)
 
 
 if __name__ == "__main__":

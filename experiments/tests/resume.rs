@@ -221,6 +221,30 @@ fn a_signal_checkpoints_and_exits_128_plus_it_and_resume_finishes_identically() 
     }
 }
 
+/// Two processes, one run: the second is refused with a line naming the first (its pid),
+/// exits 2 and changes nothing; the first finishes as if alone; a later `--resume` skips
+/// the complete run. (The first is slowed by pausing in each checkpoint write.)
+#[test]
+fn a_run_held_by_another_process_is_refused_and_left_alone() {
+    let reference = reference();
+    let out = tempfile::tempdir().unwrap();
+    let mut first = spawn(out.path(), true);
+    assert!(wait_for(&mut first, " it 20/48 "));
+    let second = run(out.path(), &["--resume"]);
+    assert_one_line_error(&second, "held by other processes and left alone");
+    let err = String::from_utf8_lossy(&second.stderr);
+    let holder = format!("held by another process (pid {} on ", first.id());
+    assert!(err.contains(&holder), "{err}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(first.stderr.as_mut().unwrap(), &mut rest).unwrap();
+    assert!(first.wait().unwrap().success(), "{rest}");
+    assert_same_run(reference.path(), out.path());
+    let again = run(out.path(), &["--resume"]);
+    assert_ok(&again);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already complete, skipped"));
+    assert_same_run(reference.path(), out.path());
+}
+
 /// A run interrupted after its first epoch's checkpoint (SIGKILL after step 20).
 fn partial_run() -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();

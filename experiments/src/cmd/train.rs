@@ -7,6 +7,7 @@ use crate::report;
 use crate::run::grid::{self, Existing, Plan};
 use crate::run::{Observer, Outcome, Trainer};
 use crate::spec::{self, RunSpec};
+use crate::store::lock;
 use crate::store::records::{self, Config, FileSum, Provenance, Summary};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -73,13 +74,28 @@ pub fn run(args: TrainArgs) -> Result<()> {
         (_, true) => Existing::Resume,
         _ => Existing::Refuse,
     };
-    let plans = runs
-        .iter()
-        .map(|r| grid::plan(r, &runs_dir.join(&r.name), out, &files, existing))
-        .collect::<Result<Vec<_>>>()?;
+    // Every run is owned by one live process: its lock is taken before anything is
+    // decided about it and held until this process ends.
+    let locks = lock::take_all(&runs_dir, runs.iter().map(|r| r.name.as_str()))?;
+    let mut plans = vec![];
+    let mut refused = vec![];
+    for (r, lock) in runs.iter().zip(locks) {
+        match lock {
+            Ok(lock) => {
+                let plan = grid::plan(r, &runs_dir.join(&r.name), out, &files, existing)?;
+                plans.push(Some((plan, lock)));
+            }
+            Err(held) => {
+                eprintln!("{held}");
+                refused.push(r.name.as_str());
+                plans.push(None);
+            }
+        }
+    }
     print_nets(&runs)?;
     catch_signals()?;
     for (r, plan) in runs.iter().zip(plans) {
+        let Some((plan, _lock)) = plan else { continue };
         let dir = runs_dir.join(&r.name);
         let trainer = match plan {
             Plan::Skip => {
@@ -114,7 +130,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
             }
         }
     }
-    draw(out, &runs)
+    // Another process may be writing into the same folder: a figure that cannot be drawn
+    // now is a warning, not a failure of the runs trained here.
+    if let Err(e) = draw(out, &runs) {
+        eprintln!("warning: figures not drawn: {e:#} (draw them later with `experiments plot`)");
+    }
+    anyhow::ensure!(
+        refused.is_empty(),
+        "{} run(s) of the grid were held by other processes and left alone: {}",
+        refused.len(),
+        refused.join(", ")
+    );
+    Ok(())
 }
 
 /// Prints the net of every (depth, rectifier) of the grid once.

@@ -193,13 +193,13 @@ impl<'a> Trainer<'a> {
             let it = self.iteration;
             let eval_period =
                 ((self.run.eval_every * self.batches.per_epoch() as f64).round() as usize).max(1);
-            if it % eval_period == 0 || it == self.total() {
+            if it.is_multiple_of(eval_period) || it == self.total() {
                 self.evaluate()?;
             }
             let stop = observer.stop_requested();
-            let due = it % self.batches.per_epoch() == 0
+            let due = it.is_multiple_of(self.batches.per_epoch())
                 || it == self.total()
-                || (self.checkpoint_every > 0 && it % self.checkpoint_every == 0);
+                || (self.checkpoint_every > 0 && it.is_multiple_of(self.checkpoint_every));
             if due || stop {
                 self.checkpoint()?;
             }

@@ -3,5 +3,6 @@
 
 pub mod atomic;
 pub mod checkpoint;
+pub mod lock;
 pub mod records;
 pub mod run_folder;

@@ -165,7 +165,7 @@ pub(crate) fn dot_block(p: &DotBlock, a: &[f32], b: &[f32], c: &mut [f32]) {
         p.b_rows
     );
     assert!(
-        p.len % 8 == 0,
+        p.len.is_multiple_of(8),
         "dot_block: length {} is not a multiple of 8",
         p.len
     );
