@@ -1,6 +1,7 @@
 //! IDX files (MNIST, Fashion-MNIST; gzip or raw) and the normalised dataset.
 
 use flate2::read::GzDecoder;
+use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use tensor::Tensor;
@@ -42,9 +43,20 @@ pub struct Idx {
     pub data: Vec<u8>,
 }
 
-/// Parses IDX bytes (already decompressed) with `ndims` dimensions of unsigned bytes:
-/// magic `00 00 08 ndims`, big-endian u32 dimensions, then exactly the data they promise.
-pub fn parse_idx(bytes: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataError> {
+/// The largest data file read (compressed or not): far above Fashion-MNIST's 26 MB, far
+/// below what would strain a laptop.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// The most a gzip stream can inflate per compressed byte (deflate's limit is about 1032).
+const MAX_INFLATION: usize = 1032;
+
+/// Checks an IDX header (`00 00 08 ndims`, then `ndims` big-endian u32 dimensions) and
+/// returns the dimensions, the header's length and the data bytes it promises.
+fn parse_header(
+    bytes: &[u8],
+    ndims: usize,
+    path: &Path,
+) -> Result<(Vec<usize>, usize, usize), DataError> {
     if bytes.len() < 4 {
         return Err(invalid(
             path,
@@ -76,17 +88,28 @@ pub fn parse_idx(bytes: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataErr
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or_else(|| invalid(path, format!("dimensions {dims:?} overflow")))?;
+    Ok((dims, header, want))
+}
+
+fn size_mismatch(path: &Path, dims: &[usize], want: usize, have: usize) -> DataError {
+    let what = if have < want {
+        "truncated"
+    } else {
+        "trailing bytes"
+    };
+    invalid(
+        path,
+        format!("{what}: header {dims:?} promises {want} data bytes, file holds {have}"),
+    )
+}
+
+/// Parses IDX bytes (already decompressed) with `ndims` dimensions of unsigned bytes:
+/// magic `00 00 08 ndims`, big-endian u32 dimensions, then exactly the data they promise.
+pub fn parse_idx(bytes: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataError> {
+    let (dims, header, want) = parse_header(bytes, ndims, path)?;
     let have = bytes.len() - header;
     if have != want {
-        let what = if have < want {
-            "truncated"
-        } else {
-            "trailing bytes"
-        };
-        return Err(invalid(
-            path,
-            format!("{what}: header {dims:?} promises {want} data bytes, file holds {have}"),
-        ));
+        return Err(size_mismatch(path, &dims, want, have));
     }
     Ok(Idx {
         dims,
@@ -94,27 +117,78 @@ pub fn parse_idx(bytes: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataErr
     })
 }
 
-/// Reads an IDX file, gunzipping it if it starts with the gzip magic.
-pub fn read_idx(path: &Path, ndims: usize) -> Result<Idx, DataError> {
-    let raw = std::fs::read(path).map_err(|error| DataError::Io {
+/// Reads an IDX file once, gunzipping it if it starts with the gzip magic, and returns it
+/// with the SHA-256 of the bytes read. Only regular files (or links to them) of at most
+/// [`MAX_FILE_BYTES`] are read: a device, a pipe or a folder is refused before it is
+/// opened, so nothing blocks or reads without end.
+pub fn read_idx(path: &Path, ndims: usize) -> Result<(Idx, String), DataError> {
+    let io = |error| DataError::Io {
         path: path.to_path_buf(),
         error,
-    })?;
-    decode_idx(&raw, ndims, path)
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(invalid(
+            path,
+            "not a regular file (a folder, device or pipe)",
+        ));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(invalid(
+            path,
+            format!(
+                "{} bytes, more than the {MAX_FILE_BYTES} a data file may have",
+                meta.len()
+            ),
+        ));
+    }
+    let mut raw = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut raw)
+        .map_err(io)?;
+    let sha: String = Sha256::digest(&raw)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((decode_idx(&raw, ndims, path)?, sha))
 }
 
-/// Decodes an IDX file's bytes, gzipped or not (`path` only names it in errors).
-/// Never panics, whatever the bytes (fuzzed by `fuzz/fuzz_targets/idx.rs`).
+/// Decodes an IDX file's bytes, gzipped or not (`path` only names it in errors). A gzip
+/// stream is inflated only after its header has been checked, and only as far as the
+/// header promises (which must fit what the compressed bytes can hold): a bomb costs
+/// nothing. Never panics, whatever the bytes (fuzzed by `fuzz/fuzz_targets/idx.rs`).
 pub fn decode_idx(raw: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataError> {
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        GzDecoder::new(raw)
-            .read_to_end(&mut out)
-            .map_err(|e| invalid(path, format!("corrupt gzip data: {e}")))?;
-        parse_idx(&out, ndims, path)
-    } else {
-        parse_idx(raw, ndims, path)
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return parse_idx(raw, ndims, path);
     }
+    let corrupt = |e: std::io::Error| invalid(path, format!("corrupt gzip data: {e}"));
+    let mut gz = GzDecoder::new(raw);
+    let mut head = Vec::with_capacity(4 + 4 * ndims);
+    (&mut gz)
+        .take((4 + 4 * ndims) as u64)
+        .read_to_end(&mut head)
+        .map_err(corrupt)?;
+    let (dims, _, want) = parse_header(&head, ndims, path)?;
+    let most = raw
+        .len()
+        .saturating_mul(MAX_INFLATION)
+        .min(MAX_FILE_BYTES as usize);
+    if want > most {
+        return Err(invalid(
+            path,
+            format!("header {dims:?} promises {want} data bytes, more than {most} (the most {} compressed bytes may give)", raw.len()),
+        ));
+    }
+    let mut data = Vec::new();
+    gz.take(want as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(corrupt)?;
+    if data.len() != want {
+        return Err(size_mismatch(path, &dims, want, data.len()));
+    }
+    Ok(Idx { dims, data })
 }
 
 /// The file of a split (`train` or `t10k`), gzipped or not.
@@ -138,6 +212,8 @@ pub struct Split {
     pub h: usize,
     /// Image width.
     pub w: usize,
+    /// The files it was read from, each with the SHA-256 of the bytes read (images, labels).
+    pub files: Vec<(PathBuf, String)>,
 }
 
 impl Split {
@@ -159,8 +235,8 @@ pub fn load_split(dir: &Path, split: &str, classes: usize) -> Result<Split, Data
         split_file(dir, split, "images-idx3-ubyte"),
         split_file(dir, split, "labels-idx1-ubyte"),
     );
-    let images = read_idx(&ip, 3)?;
-    let labels = read_idx(&lp, 1)?;
+    let (images, images_sha) = read_idx(&ip, 3)?;
+    let (labels, labels_sha) = read_idx(&lp, 1)?;
     if images.dims[0] != labels.dims[0] {
         return Err(invalid(
             &lp,
@@ -191,6 +267,7 @@ pub fn load_split(dir: &Path, split: &str, classes: usize) -> Result<Split, Data
         labels: labels.data.iter().map(|&l| l as usize).collect(),
         h: images.dims[1],
         w: images.dims[2],
+        files: vec![(ip, images_sha), (lp, labels_sha)],
     })
 }
 
@@ -240,6 +317,11 @@ impl Dataset {
         })
     }
 
+    /// Every file read, with the SHA-256 of its bytes: train images and labels, then test.
+    pub fn files(&self) -> impl Iterator<Item = &(PathBuf, String)> {
+        self.train.files.iter().chain(&self.test.files)
+    }
+
     /// The examples at `indices` of `split`, normalised: `([B, 1, H, W], labels)`.
     pub fn batch(&self, split: &Split, indices: &[usize]) -> (Tensor, Vec<usize>) {
         let px = split.h * split.w;
@@ -285,5 +367,75 @@ mod tests {
         let mut float = ok.clone();
         float[2] = 0x0d;
         assert!(err(&float, 3).contains("bad magic"));
+    }
+
+    /// `prefix` followed by `zeros` zero bytes, gzipped (zeros compress about 1000:1).
+    fn gzip(prefix: &[u8], zeros: usize) -> Vec<u8> {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(prefix).unwrap();
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..zeros / block.len() {
+            e.write_all(&block).unwrap();
+        }
+        e.write_all(&block[..zeros % block.len()]).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// Gzip streams are checked before they are inflated, and inflated only as far as
+    /// their header promises: a bomb of zeros fails on its magic number, one with a valid
+    /// header promising more than the compressed bytes can hold (or than a data file may
+    /// have) fails on that, a valid stream with bytes past its promise is refused, and
+    /// a valid one decodes.
+    #[test]
+    fn gzip_bombs_are_refused_from_their_header() {
+        let p = Path::new("bomb.gz");
+        let err = |b: &[u8]| decode_idx(b, 3, p).unwrap_err().to_string();
+        assert!(err(&gzip(&[], 64 << 20)).contains("bad magic"));
+        let huge = idx_bytes(3, &[4_000_000, 28, 28], &[]);
+        let e = err(&gzip(&huge, 1 << 20));
+        assert!(
+            e.contains("promises 3136000000 data bytes, more than"),
+            "{e}"
+        );
+        let big = idx_bytes(3, &[2, 28, 28], &[]);
+        assert!(err(&gzip(&big, 2 * 784 + 1)).contains("trailing bytes"));
+        assert!(err(&gzip(&big, 784)).contains("truncated"));
+        assert_eq!(
+            decode_idx(&gzip(&big, 2 * 784), 3, p).unwrap().data.len(),
+            2 * 784
+        );
+    }
+
+    /// Only regular files are read: a folder, `/dev/zero` through a link and a named pipe
+    /// are refused before they are opened (so nothing reads without end or blocks), and a
+    /// regular file comes back with the SHA-256 of its bytes.
+    #[test]
+    fn only_regular_files_are_read_and_hashed_as_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let regular = tmp.path().join("ok");
+        std::fs::write(&regular, idx_bytes(1, &[3], &[1, 2, 3])).unwrap();
+        let (idx, sha) = read_idx(&regular, 1).unwrap();
+        assert_eq!(idx.data, [1, 2, 3]);
+        let expected: String = Sha256::digest(std::fs::read(&regular).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(sha, expected);
+        let zero = tmp.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let fifo = tmp.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        let mut refused = vec![tmp.path().to_path_buf(), zero];
+        if made.is_ok_and(|s| s.success()) {
+            refused.push(fifo);
+        } else {
+            eprintln!("skipped the named pipe: mkfifo is not available");
+        }
+        for path in refused {
+            let e = read_idx(&path, 1).unwrap_err().to_string();
+            assert!(e.contains("not a regular file"), "{}: {e}", path.display());
+        }
     }
 }

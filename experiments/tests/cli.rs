@@ -340,11 +340,21 @@ fn data_the_net_cannot_take_is_refused_before_anything_is_replaced() {
         assert_one_line_error(&with(&extra), needle);
         assert_eq!(std::fs::read(&train_csv).unwrap(), before, "{needle}");
     }
+    // A folder where a data file should be is refused as such; an OS error is named once.
     let folder = tmp.path().join("folder");
     std::fs::create_dir_all(folder.join("train-images-idx3-ubyte")).unwrap();
     let o = run(&[
         "--data",
         folder.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&o, "not a regular file");
+    let not_a_dir = tmp.path().join("not-a-dir");
+    std::fs::write(&not_a_dir, b"").unwrap();
+    let o = run(&[
+        "--data",
+        not_a_dir.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);

@@ -2,7 +2,7 @@
 //! the figures. Signals reach the training loop through [`Bar`], its observer.
 
 use crate::cli::TrainArgs;
-use crate::data::{split_file, Dataset};
+use crate::data::Dataset;
 use crate::report;
 use crate::run::grid::{self, Existing, Plan};
 use crate::run::{Observer, Outcome, Trainer};
@@ -11,7 +11,7 @@ use crate::store::lock;
 use crate::store::records::{self, Config, FileSum, Provenance, Summary};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The signal that asked the run to stop (0: none yet): SIGINT (Ctrl-C), SIGTERM (what
@@ -64,7 +64,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let data_dir = spec::data_dir(&args.net.data);
     let data = Dataset::load(&data_dir).context("loading the data (see --data)")?;
     grid::check_data(&runs, &data)?;
-    let files = data_files(&data_dir)?;
+    let files = data_files(&data);
     let out = &args.net.out;
     let runs_dir = out.join("runs");
     std::fs::create_dir_all(&runs_dir)
@@ -201,19 +201,14 @@ fn draw(out: &Path, runs: &[RunSpec]) -> Result<()> {
     Ok(())
 }
 
-/// The SHA-256 of each data file, recorded with the run.
-fn data_files(dir: &Path) -> Result<Vec<FileSum>> {
-    let mut out = vec![];
-    for split in ["train", "t10k"] {
-        for kind in ["images-idx3-ubyte", "labels-idx1-ubyte"] {
-            let p: PathBuf = split_file(dir, split, kind);
-            out.push(FileSum {
-                path: p.display().to_string(),
-                sha256: records::sha256(&p)?,
-            });
-        }
-    }
-    Ok(out)
+/// The data files with the SHA-256 of the bytes that were loaded, recorded with the run.
+fn data_files(data: &Dataset) -> Vec<FileSum> {
+    data.files()
+        .map(|(path, sha256)| FileSum {
+            path: path.display().to_string(),
+            sha256: sha256.clone(),
+        })
+        .collect()
 }
 
 /// The progress bar of one run (a line per evaluation where there is no terminal), and

@@ -337,6 +337,7 @@ mod tests {
                 labels: (0..n).map(|_| byte() as usize % 10).collect(),
                 h: 28,
                 w: 28,
+                files: vec![],
             }
         };
         Dataset {
