@@ -68,6 +68,14 @@ impl RunSpec {
         Ok(plain_net(&self.net_config(), init.as_ref(), &mut rng)?)
     }
 
+    /// Training images the run uses from a data set: `train_size`, or all of them.
+    pub fn n_train(&self, data: &crate::data::Dataset) -> usize {
+        match self.train_size {
+            0 => data.train.len(),
+            n => n.min(data.train.len()),
+        }
+    }
+
     /// The run's optimizer, before its first step.
     pub fn sgd(&self) -> Sgd {
         Sgd::new(SgdConfig {

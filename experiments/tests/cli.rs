@@ -22,6 +22,21 @@ fn assert_one_line_error(o: &Output, needle: &str) {
     assert!(err.contains(needle), "expected `{needle}` in: {err}");
 }
 
+/// Provenance: the build's commit (40 hex digits in a git checkout), the compiler, the CPU
+/// and the kernel path, at the start (config.json) and the end (summary.json).
+fn assert_provenance(config: &serde_json::Value, summary: &serde_json::Value) {
+    for p in [&config["provenance"], &summary["provenance"]] {
+        let commit = p["commit"].as_str().unwrap();
+        assert!(commit == "unknown" || commit.len() == 40, "{p}");
+        assert!(!p["cpu"].as_str().unwrap().is_empty(), "{p}");
+        assert!(
+            ["avx2-fma", "scalar"].contains(&p["simd"].as_str().unwrap()),
+            "{p}"
+        );
+        assert!(p["rustc"].as_str().unwrap().starts_with("rustc"), "{p}");
+    }
+}
+
 #[test]
 fn short_training_writes_every_file_and_the_loss_falls() {
     let tmp = tempfile::tempdir().unwrap();
@@ -89,18 +104,7 @@ fn short_training_writes_every_file_and_the_loss_falls() {
     assert_eq!(config["run"]["lr"], 0.01);
     assert_eq!(config["data"].as_array().unwrap().len(), 4);
     assert_eq!(config["data"][0]["sha256"].as_str().unwrap().len(), 64);
-    // Provenance: the build's commit (40 hex digits in a git checkout), the CPU and the
-    // kernel path, at the start (config.json) and the end (summary.json).
-    for p in [&config["provenance"], &summary["provenance"]] {
-        let commit = p["commit"].as_str().unwrap();
-        assert!(commit == "unknown" || commit.len() == 40, "{p}");
-        assert!(!p["cpu"].as_str().unwrap().is_empty(), "{p}");
-        assert!(
-            ["avx2-fma", "scalar"].contains(&p["simd"].as_str().unwrap()),
-            "{p}"
-        );
-        assert!(p["rustc"].as_str().unwrap().starts_with("rustc"), "{p}");
-    }
+    assert_provenance(&config, &summary);
 
     // Same output folder again: refused, nothing touched.
     let before = std::fs::read(run_dir.join("train.csv")).unwrap();

@@ -14,7 +14,8 @@ fn floor(module: &str) -> Option<u32> {
         "report" => 4,
         "run" | "fuzzing" => 3,
         "store" => 2,
-        "spec" | "data" => 1,
+        "spec" => 1,
+        "data" => 0,
         _ => return None,
     })
 }

@@ -270,6 +270,20 @@ fn damaged_or_foreign_checkpoints_are_refused_and_nothing_changes() {
     assert_one_line_error(&o, "weight_decay: checkpoint 0.0005, this run 0.001");
     assert_eq!(snapshot(&dir), files);
 
+    // A log that ends before the checkpoint: the gap is refused, the log named.
+    let train = dir.join("train.csv");
+    let log = std::fs::read_to_string(&train).unwrap();
+    let short: Vec<&str> = log.lines().take(5).collect();
+    std::fs::write(&train, short.join("\n") + "\n").unwrap();
+    let before = snapshot(&dir);
+    let o = run(out.path(), &["--resume"]);
+    assert_one_line_error(
+        &o,
+        "train.csv: its last row is iteration 4, before the checkpoint's",
+    );
+    assert_eq!(snapshot(&dir), before, "a short log: files changed");
+    std::fs::write(&train, log).unwrap();
+
     let good = std::fs::read(&ck_path).unwrap();
     let mut flipped = good.clone();
     let mid = flipped.len() / 2;

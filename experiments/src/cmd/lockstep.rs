@@ -77,12 +77,7 @@ fn weight_norms(net: &Sequential) -> (f64, f64) {
 
 fn record(r: &RunSpec, data: &Dataset, steps: usize, dir: &Path) -> Result<()> {
     let net = r.build_net()?;
-    let n_train = if r.train_size == 0 {
-        data.train.len()
-    } else {
-        r.train_size.min(data.train.len())
-    };
-    let mut batches = Batches::new(r.seed, n_train, r.batch_size);
+    let mut batches = Batches::new(r.seed, r.n_train(data), r.batch_size);
     let order: Vec<Vec<usize>> = (1..=steps).map(|it| batches.batch(it).to_vec()).collect();
     write_init(r, &net, &order, data, &dir.join("init.safetensors"))?;
     let rows = take_steps(r, net, &order, data)?;

@@ -74,24 +74,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         (_, true) => Existing::Resume,
         _ => Existing::Refuse,
     };
-    // Every run is owned by one live process: its lock is taken before anything is
-    // decided about it and held until this process ends.
-    let locks = lock::take_all(&runs_dir, runs.iter().map(|r| r.name.as_str()))?;
-    let mut plans = vec![];
-    let mut refused = vec![];
-    for (r, lock) in runs.iter().zip(locks) {
-        match lock {
-            Ok(lock) => {
-                let plan = grid::plan(r, &runs_dir.join(&r.name), out, &files, existing)?;
-                plans.push(Some((plan, lock)));
-            }
-            Err(held) => {
-                eprintln!("{held}");
-                refused.push(r.name.as_str());
-                plans.push(None);
-            }
-        }
-    }
+    let (plans, refused) = lock_and_plan(&runs, &runs_dir, out, (&files, &data), existing)?;
     print_nets(&runs)?;
     catch_signals()?;
     for (r, plan) in runs.iter().zip(plans) {
@@ -142,6 +125,40 @@ pub fn run(args: TrainArgs) -> Result<()> {
         refused.join(", ")
     );
     Ok(())
+}
+
+/// A run's plan and the lock that owns it while it trains; `None` for a run another
+/// process holds.
+type Owned = Option<(Plan, lock::RunLock)>;
+
+/// Takes every run's lock, then decides what to do with each run it holds (what another
+/// process holds is refused with a line, and named in the second list).
+fn lock_and_plan<'a>(
+    runs: &'a [RunSpec],
+    runs_dir: &Path,
+    out: &Path,
+    data: (&[FileSum], &Dataset),
+    existing: Existing,
+) -> Result<(Vec<Owned>, Vec<&'a str>)> {
+    // Every run is owned by one live process: its lock is taken before anything is
+    // decided about it and held until this process ends.
+    let locks = lock::take_all(runs_dir, runs.iter().map(|r| r.name.as_str()))?;
+    let mut plans: Vec<Owned> = vec![];
+    let mut refused = vec![];
+    for (r, lock) in runs.iter().zip(locks) {
+        match lock {
+            Ok(lock) => {
+                let plan = grid::plan(r, &runs_dir.join(&r.name), out, data, existing)?;
+                plans.push(Some((plan, lock)));
+            }
+            Err(held) => {
+                eprintln!("{held}");
+                refused.push(r.name.as_str());
+                plans.push(None);
+            }
+        }
+    }
+    Ok((plans, refused))
 }
 
 /// Prints the net of every (depth, rectifier) of the grid once.

@@ -31,12 +31,12 @@ pub enum Existing {
 
 /// Decides what to do with run `r` in `dir` (under the output folder `out`): a complete
 /// run is skipped on resume only if it is this configuration, a checkpoint is resumed only
-/// if it is this configuration and data (`files`), anything else is refused unless asked.
+/// if it is this configuration and data (the files' checksums, the number of images), anything else is refused unless asked.
 pub fn plan(
     r: &RunSpec,
     dir: &Path,
     out: &Path,
-    files: &[FileSum],
+    (files, dataset): (&[FileSum], &Dataset),
     existing: Existing,
 ) -> Result<Plan> {
     let resume = existing == Existing::Resume;
@@ -58,8 +58,18 @@ pub fn plan(
         RunState::Partial if resume => {
             let path = dir.join(checkpoint::FILE);
             let ck = Checkpoint::read(&path)?;
-            if let Some(difference) = ck.difference(r, files) {
+            if let Some(difference) = ck.difference(r, files, r.n_train(dataset)) {
                 return Err(CheckpointError::Mismatch { path, difference }.into());
+            }
+            // The log must reach the checkpoint, or the finished run would have a gap.
+            let log = dir.join("train.csv");
+            let last = records::last_iteration(&log)?;
+            if last < ck.iteration {
+                bail!(
+                    "{}: its last row is iteration {last}, before the checkpoint's {}: the run cannot continue without a gap; use --overwrite to start over",
+                    log.display(),
+                    ck.iteration
+                );
             }
             Plan::Resume(Box::new(ck))
         }

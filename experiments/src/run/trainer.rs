@@ -126,10 +126,7 @@ impl<'a> Trainer<'a> {
         (net, sgd): (Sequential, Sgd),
         logs: Logs,
     ) -> Self {
-        let n_train = match run.train_size {
-            0 => data.train.len(),
-            n => n.min(data.train.len()),
-        };
+        let n_train = run.n_train(data);
         Self {
             run,
             data,

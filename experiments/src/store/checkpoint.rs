@@ -13,7 +13,8 @@
 //! `iteration` (steps done), `params` (the parameter names in net order, JSON), `run` (the
 //! run's configuration, JSON), `data` (SHA-256 of the data files, JSON), `shuffle_word_pos`
 //! (the position of the shuffling generator, ChaCha8 stream 1), `train_time_s`, and
-//! `sha256` (of the tensor bytes, in name order, so a flipped byte is refused).
+//! `sha256` (of every tensor's bytes and every other metadata field, in name order, so a
+//! flipped byte anywhere that decides the resumed state is refused).
 //!
 //! [safetensors]: https://github.com/huggingface/safetensors
 
@@ -166,9 +167,83 @@ pub(crate) fn read_u32(st: &SafeTensors, name: &str) -> Result<Vec<u32>, Invalid
         .collect())
 }
 
-/// SHA-256 (hex) of the tensors' bytes, taken in name order.
-fn digest<'a>(tensors: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
-    let mut sorted: Vec<_> = tensors.collect();
+/// Named parameters and their momentum buffers (empty before the first step).
+type ParamsAndMomentum = (Vec<(String, Tensor)>, Vec<Tensor>);
+
+/// The parameters `param/<name>` of `names`, in order, and their momentum buffers
+/// `velocity/<name>` (all of them, or none before the first step), of matching shapes.
+fn read_params(st: &SafeTensors, names: &[String]) -> Result<ParamsAndMomentum, Invalid> {
+    let mut params = vec![];
+    for n in names {
+        params.push((n.clone(), read_f32(st, &format!("param/{n}"))?));
+    }
+    let mut velocity = vec![];
+    if st.names().iter().any(|n| n.starts_with("velocity/")) {
+        for (n, p) in &params {
+            let v = read_f32(st, &format!("velocity/{n}"))?;
+            if v.shape() != p.shape() {
+                return Err(Invalid(format!(
+                    "velocity of `{n}` has shape {:?}, its parameter {:?}",
+                    v.shape(),
+                    p.shape()
+                )));
+            }
+            velocity.push(v);
+        }
+    }
+    Ok((params, velocity))
+}
+
+/// Checks that every parameter and momentum value is finite.
+fn check_finite(params: &[(String, Tensor)], velocity: &[Tensor]) -> Result<(), Invalid> {
+    let finite = |t: &Tensor| t.iter().all(|v| v.is_finite());
+    if let Some((n, _)) = params.iter().find(|(_, t)| !finite(t)) {
+        return Err(Invalid(format!(
+            "parameter `{n}` holds a NaN or infinite value"
+        )));
+    }
+    if let Some(i) = velocity.iter().position(|t| !finite(t)) {
+        let n = &params[i].0;
+        return Err(Invalid(format!(
+            "the momentum of `{n}` holds a NaN or infinite value"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that the epoch's image order is a permutation of `0..len`.
+fn check_permutation(order: &[u32]) -> Result<(), Invalid> {
+    let mut seen = vec![false; order.len()];
+    for &i in order {
+        match seen.get_mut(i as usize) {
+            Some(s) if !*s => *s = true,
+            _ => {
+                return Err(Invalid(format!(
+                    "the image order is not a permutation of 0..{} (index {i})",
+                    order.len()
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The checkpoint format's version: 2 has its checksum cover the metadata too.
+const VERSION: &str = "2";
+
+/// SHA-256 (hex) of every byte that decides the resumed state: each tensor's name and
+/// bytes, and each metadata field but the checksum itself (as `meta/<key>`), in name order.
+fn digest<'a>(
+    tensors: impl Iterator<Item = (&'a str, &'a [u8])>,
+    meta: &'a HashMap<String, String>,
+) -> String {
+    let fields: Vec<(String, &[u8])> = meta
+        .iter()
+        .filter(|(k, _)| k.as_str() != "sha256")
+        .map(|(k, v)| (format!("meta/{k}"), v.as_bytes()))
+        .collect();
+    let mut sorted: Vec<(&str, &[u8])> = tensors.collect();
+    sorted.extend(fields.iter().map(|(k, v)| (k.as_str(), *v)));
     sorted.sort_by_key(|(name, _)| *name);
     let mut h = Sha256::new();
     for (name, data) in sorted {
@@ -191,23 +266,24 @@ impl Checkpoint {
         }
         tensors.push(("order".into(), u32_bytes(&self.order)));
         let names: Vec<&str> = self.params.iter().map(|(n, _)| n.as_str()).collect();
-        let meta: HashMap<String, String> = [
+        let mut meta: HashMap<String, String> = [
             ("format", FORMAT.to_string()),
-            ("version", "1".into()),
+            ("version", VERSION.into()),
             ("iteration", self.iteration.to_string()),
             ("params", to_json(&names)),
             ("run", to_json(&self.run)),
             ("data", to_json(&self.data)),
             ("shuffle_word_pos", self.shuffle_word_pos.to_string()),
             ("train_time_s", self.train_time_s.to_string()),
-            (
-                "sha256",
-                digest(tensors.iter().map(|(n, b)| (n.as_str(), b.data.as_slice()))),
-            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        let sum = digest(
+            tensors.iter().map(|(n, b)| (n.as_str(), b.data.as_slice())),
+            &meta,
+        );
+        meta.insert("sha256".into(), sum);
         safetensors::serialize(tensors.iter().map(|(n, b)| (n.as_str(), b)), Some(meta))
             .expect("checkpoint tensors have consistent shapes and sizes")
     }
@@ -235,8 +311,14 @@ impl Checkpoint {
         if field("format")? != FORMAT {
             return Err(bad(format!("format is `{}`", field("format")?)));
         }
-        if field("version")? != "1" {
-            return Err(bad(format!("unsupported version `{}`", field("version")?)));
+        match field("version")? {
+            VERSION => {}
+            "1" => {
+                return Err(bad(
+                    "version 1, from an older delve, whose checksum does not cover its settings: start the run over with --overwrite".into(),
+                ))
+            }
+            v => return Err(bad(format!("unsupported version `{v}`"))),
         }
         let parse_json = |k: &str| -> Result<serde_json::Value, Invalid> {
             serde_json::from_str(field(k)?).map_err(|e| bad(format!("`{k}`: {e}")))
@@ -255,34 +337,20 @@ impl Checkpoint {
         let shuffle_word_pos = number("shuffle_word_pos")?;
 
         let all = st.tensors();
-        let expected = digest(all.iter().map(|(n, v)| (n.as_str(), v.data())));
+        let expected = digest(all.iter().map(|(n, v)| (n.as_str(), v.data())), meta);
         if field("sha256")? != expected {
-            return Err(bad("checksum mismatch: the tensor bytes are damaged".into()));
+            return Err(bad(
+                "checksum mismatch: its tensors or settings are damaged".into(),
+            ));
         }
-        let f32_tensor = |name: &str| read_f32(&st, name);
-        let mut params = vec![];
-        let mut velocity = vec![];
-        for n in &names {
-            params.push((n.clone(), f32_tensor(&format!("param/{n}"))?));
-        }
-        if all.iter().any(|(n, _)| n.starts_with("velocity/")) {
-            for (n, p) in &params {
-                let v = f32_tensor(&format!("velocity/{n}"))?;
-                if v.shape() != p.shape() {
-                    return Err(bad(format!(
-                        "velocity of `{n}` has shape {:?}, its parameter {:?}",
-                        v.shape(),
-                        p.shape()
-                    )));
-                }
-                velocity.push(v);
-            }
-        }
+        let (params, velocity) = read_params(&st, &names)?;
         let known = names.len() + velocity.len() + 1;
         if all.len() != known {
             return Err(bad(format!("{} tensors, expected {known}", all.len())));
         }
         let order = read_u32(&st, "order")?;
+        check_permutation(&order)?;
+        check_finite(&params, &velocity)?;
         Ok(Self {
             iteration,
             run,
@@ -320,10 +388,17 @@ impl Checkpoint {
     }
 
     /// The first way this checkpoint differs from the run about to continue from it, named:
-    /// a configuration field, or a data file whose contents changed.
-    pub fn difference(&self, run: &RunSpec, data: &[FileSum]) -> Option<String> {
+    /// a configuration field, an image order not of the run's `n_train` images, or a data
+    /// file whose contents changed.
+    pub fn difference(&self, run: &RunSpec, data: &[FileSum], n_train: usize) -> Option<String> {
         if let Some(d) = run_difference("checkpoint", &self.run, run) {
             return Some(d);
+        }
+        if self.order.len() != n_train {
+            return Some(format!(
+                "image order: checkpoint {} images, this run {n_train}",
+                self.order.len()
+            ));
         }
         let base = |f: &FileSum| {
             Path::new(&f.path)

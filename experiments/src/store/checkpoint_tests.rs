@@ -51,18 +51,18 @@ fn bytes_round_trip_exactly() {
 #[test]
 fn a_difference_in_configuration_or_data_is_named() {
     let ck = example(true);
-    assert_eq!(ck.difference(&ck.run, &ck.data), None);
+    assert_eq!(ck.difference(&ck.run, &ck.data, ck.order.len()), None);
     let mut run = ck.run.clone();
     run.lr = 0.01;
     assert_eq!(
-        ck.difference(&run, &ck.data).unwrap(),
+        ck.difference(&run, &ck.data, ck.order.len()).unwrap(),
         "lr: checkpoint 0.001, this run 0.01"
     );
     let mut data = ck.data.clone();
     data[0].sha256 = "cd".repeat(32);
     data[0].path = "elsewhere/train-images-idx3-ubyte.gz".into();
     assert_eq!(
-        ck.difference(&ck.run, &data).unwrap(),
+        ck.difference(&ck.run, &data, ck.order.len()).unwrap(),
         "data file train-images-idx3-ubyte.gz has changed"
     );
 }
@@ -81,15 +81,36 @@ fn every_single_byte_flip_or_truncation_is_refused_without_panicking() {
         let mut b = bytes.clone();
         let i = rng.random_range(0..b.len());
         b[i] ^= 1 << rng.random_range(0..8);
-        // Flips in the header's JSON may still parse (a changed digit in train_time_s);
-        // the tensor bytes are covered by the checksum.
-        let header = 8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-        if i >= header {
-            assert!(Checkpoint::from_bytes(&b).is_err(), "flip at {i}");
-        } else {
-            let _ = Checkpoint::from_bytes(&b);
-        }
+        // The checksum covers the metadata as well as the tensors: no flip gets through.
+        assert!(Checkpoint::from_bytes(&b).is_err(), "flip at {i}");
     }
+}
+
+/// A checkpoint whose checksum is right is still refused if what it holds cannot be
+/// resumed: a NaN weight or momentum, an image order that is not a permutation, or the
+/// older format whose checksum did not cover its settings.
+#[test]
+fn checksummed_but_unusable_checkpoints_are_refused() {
+    let err = |ck: Checkpoint| Checkpoint::from_bytes(&ck.to_bytes()).unwrap_err().0;
+    let mut nan = example(true);
+    nan.params[1].1[[2]] = f32::NAN;
+    assert!(err(nan).contains("`stage1.conv1.bias` holds a NaN"));
+    let mut inf = example(true);
+    inf.velocity[2][[0, 0]] = f32::INFINITY;
+    assert!(err(inf).contains("momentum of `fc1.weight`"));
+    for order in [vec![0, 0, 1, 2], vec![0, 1, 2, 4]] {
+        let mut ck = example(false);
+        ck.order = order;
+        assert!(err(ck).contains("not a permutation"));
+    }
+    let mut v1 = example(false).to_bytes();
+    let at = v1
+        .windows(13)
+        .position(|w| w == b"\"version\":\"2\"")
+        .expect("the version field");
+    v1[at + 11] = b'1';
+    let e = Checkpoint::from_bytes(&v1).unwrap_err().0;
+    assert!(e.contains("version 1"), "{e}");
 }
 
 #[test]

@@ -211,6 +211,26 @@ pub fn truncate_log(path: &Path, iteration: usize) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// The iteration of the last complete row of a CSV log (0 with none): how far the log
+/// reaches.
+pub fn last_iteration(path: &Path) -> Result<usize> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text
+        .split_inclusive(|&b| b == b'\n')
+        .skip(1)
+        .filter(|line| line.ends_with(b"\n"))
+        .filter_map(|line| {
+            let first = line.split(|&b| b == b',').next().unwrap_or_default();
+            std::str::from_utf8(first)
+                .ok()?
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
+        .last()
+        .unwrap_or(0))
+}
+
 /// Reads JSON from `path`.
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     let f = File::open(path).with_context(|| format!("reading {}", path.display()))?;
