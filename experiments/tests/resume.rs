@@ -353,6 +353,25 @@ fn export_writes_named_weights_that_read_back() {
         .output()
         .unwrap();
     assert_one_line_error(&o, "no checkpoint");
+
+    // Never over the run's own files, a folder or a device; a new file is fine.
+    let files = snapshot(&run_dir);
+    let export_to = |out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_experiments"))
+            .arg("export")
+            .arg(&run_dir)
+            .arg("--output")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let ck = run_dir.join(checkpoint::FILE);
+    assert_one_line_error(&export_to(&ck), "is the run's own checkpoint.safetensors");
+    assert_one_line_error(&export_to(&run_dir.join("train.csv")), "is the run's own");
+    assert_one_line_error(&export_to(out.path()), "is not a regular file");
+    assert_one_line_error(&export_to(Path::new("/dev/null")), "is not a regular file");
+    assert_eq!(snapshot(&run_dir), files, "the run's files changed");
+    assert_ok(&export_to(&out.path().join("elsewhere.safetensors")));
 }
 
 /// A small tmpfs mounted for one test and unmounted when dropped. Needs root (CI and these

@@ -10,9 +10,43 @@ use crate::cli::ExportArgs;
 use crate::store::checkpoint::{self, f32_bytes, Bytes, Checkpoint};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
+use std::path::Path;
 
 /// The `format` metadata value of an exported weights file.
 pub const FORMAT: &str = "delve-weights";
+
+/// Refuses an output that would replace anything but a regular file that is not one of
+/// the run's own (its checkpoint, logs, configuration): a device, a folder, a link, or the
+/// run's checkpoint are never written over. The file is then written atomically.
+fn check_output(out: &Path, run: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(out) else {
+        return Ok(()); // a new file
+    };
+    if !meta.is_file() {
+        anyhow::bail!(
+            "--output {}: exists and is not a regular file; choose another path",
+            out.display()
+        );
+    }
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let own = std::fs::read_dir(run)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n != "weights.safetensors"));
+    let target = canonical(out);
+    for p in own {
+        if canonical(&p) == target {
+            anyhow::bail!(
+                "--output {}: is the run's own {}; choose another path",
+                out.display(),
+                p.file_name().unwrap_or_default().to_string_lossy()
+            );
+        }
+    }
+    Ok(())
+}
 
 /// Writes the weights of the run's last checkpoint.
 pub fn run(args: ExportArgs) -> Result<()> {
@@ -50,6 +84,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let out = args
         .output
         .unwrap_or_else(|| args.run.join("weights.safetensors"));
+    check_output(&out, &args.run)?;
     crate::store::atomic::write_atomic(&out, &bytes)
         .with_context(|| format!("writing {}", out.display()))?;
     println!(
