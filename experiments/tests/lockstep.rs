@@ -199,11 +199,48 @@ fn readme_lockstep_table_is_what_the_committed_csvs_give() {
             growth(&t32[..steps]),
         ];
         assert_eq!(cells[2], steps.to_string(), "{row}");
+        if let Some(t) = &t64 {
+            let count = format!("`{}` {}", cells[1], t.len());
+            assert!(readme.contains(&count), "README lacks `{count}` (float64 steps)");
+        }
         for (cell, value) in cells[3..8].iter().zip(&expected[1..]) {
             assert!(
                 printed_as(cell, *value),
                 "{row}: `{cell}`, the CSVs give {value:?}"
             );
+        }
+    }
+}
+
+/// README's step-1 table: the first conv layer's gradient norm at step 1 (the same weights
+/// and batch everywhere) relative to PyTorch float64, for delve, delve with Winograd off
+/// (`results/lockstep/winograd-off/`) and PyTorch float32, Xavier-30 and MSRA-30.
+#[test]
+fn readme_step_one_table_is_what_the_committed_csvs_give() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lockstep = root.join("results/lockstep");
+    let first = |path: PathBuf| read_f64(&path)[0].2;
+    for (label, file) in [
+        ("| delve (Winograd on 32+ channels) |", None),
+        ("| delve, Winograd off |", Some("winograd-off")),
+        ("| PyTorch float32 |", Some("torch")),
+    ] {
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("README lacks the row `{label}`"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        for (cell, init) in cells[2..4].iter().zip(["xavier", "msra"]) {
+            let run = format!("d30-{init}-relu-s0");
+            let reference = first(lockstep.join(&run).join("torch-float64.csv"));
+            let ours = match file {
+                None => first(lockstep.join(&run).join("delve.csv")),
+                Some("torch") => first(lockstep.join(&run).join("torch-float32.csv")),
+                Some(dir) => first(lockstep.join(dir).join(&run).join("delve.csv")),
+            };
+            let rel = (ours - reference).abs() / reference;
+            assert!(printed_as(cell, Some(rel)), "{row}: `{cell}`, the CSVs give {rel}");
         }
     }
 }
