@@ -201,7 +201,10 @@ fn readme_lockstep_table_is_what_the_committed_csvs_give() {
         assert_eq!(cells[2], steps.to_string(), "{row}");
         if let Some(t) = &t64 {
             let count = format!("`{}` {}", cells[1], t.len());
-            assert!(readme.contains(&count), "README lacks `{count}` (float64 steps)");
+            assert!(
+                readme.contains(&count),
+                "README lacks `{count}` (float64 steps)"
+            );
         }
         for (cell, value) in cells[3..8].iter().zip(&expected[1..]) {
             assert!(
@@ -240,7 +243,10 @@ fn readme_step_one_table_is_what_the_committed_csvs_give() {
                 Some(dir) => first(lockstep.join(dir).join(&run).join("delve.csv")),
             };
             let rel = (ours - reference).abs() / reference;
-            assert!(printed_as(cell, Some(rel)), "{row}: `{cell}`, the CSVs give {rel}");
+            assert!(
+                printed_as(cell, Some(rel)),
+                "{row}: `{cell}`, the CSVs give {rel}"
+            );
         }
     }
 }
