@@ -94,13 +94,12 @@ impl Sequential {
         self.layers.iter().flat_map(|l| l.params()).collect()
     }
 
-    /// The names of the weight parameters (conv and fc weights, no biases or slopes), in
-    /// net order: one per weight layer.
-    pub fn weight_names(&self) -> Vec<String> {
+    /// The weight parameters (conv and fc weights, no biases or slopes), in net order: one
+    /// per weight layer.
+    pub fn weights(&self) -> Vec<&Param> {
         self.params()
-            .iter()
+            .into_iter()
             .filter(|p| p.kind == ParamKind::Weight)
-            .map(|p| p.name.clone())
             .collect()
     }
 

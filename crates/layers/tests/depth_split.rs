@@ -31,7 +31,7 @@ proptest! {
         };
         let init = init::by_name("msra").unwrap();
         let net = plain_net(&cfg, init.as_ref(), &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap();
-        let weights = net.weight_names();
+        let weights: Vec<String> = net.weights().iter().map(|p| p.name.clone()).collect();
         prop_assert_eq!(weights.len(), depth);
         let s = stage_depths(depth).unwrap();
         for (stage, &n) in s.iter().enumerate() {

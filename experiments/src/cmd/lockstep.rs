@@ -17,7 +17,7 @@ use crate::run::{step::l2_norm, train_step, Batches};
 use crate::spec::{self, RunSpec};
 use crate::store::checkpoint::{f32_bytes, read_f32, read_u32, u32_bytes, Bytes, Invalid};
 use anyhow::{ensure, Context, Result};
-use layers::{ParamKind, Sequential};
+use layers::Sequential;
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -66,12 +66,8 @@ pub fn run(args: LockstepArgs) -> Result<()> {
 }
 
 fn weight_norms(net: &Sequential) -> (f64, f64) {
-    let params = net.params();
-    let weights: Vec<_> = params
-        .iter()
-        .filter(|p| p.kind == ParamKind::Weight)
-        .collect();
-    let norm = |p: Option<&&&layers::Param>| p.map_or(0.0, |p| l2_norm(&p.value));
+    let weights = net.weights();
+    let norm = |p: Option<&&layers::Param>| p.map_or(0.0, |p| l2_norm(&p.value));
     (norm(weights.first()), norm(weights.last()))
 }
 

@@ -1,6 +1,6 @@
 //! The training step: forward, loss, backward and the SGD update, on one mini-batch.
 
-use layers::{ParamKind, Sequential, Sgd};
+use layers::{Sequential, Sgd};
 use tensor::{ParamId, Profile, Tape, Tensor};
 
 /// What one training step measured.
@@ -42,12 +42,7 @@ pub fn train_step(
     }
     let grads = tape.backward(loss_id);
     // The nodes of the first and last weights, found by their ids (net order).
-    let weights: Vec<_> = net
-        .params()
-        .iter()
-        .filter(|p| p.kind == ParamKind::Weight)
-        .map(|p| p.id)
-        .collect();
+    let weights: Vec<ParamId> = net.weights().iter().map(|p| p.id).collect();
     let norm = |id: Option<&ParamId>| {
         let node = id.and_then(|&id| tape.params().iter().find(|(p, _)| *p == id));
         node.and_then(|&(_, n)| grads.get(n)).map_or(0.0, l2_norm)
