@@ -7,10 +7,11 @@ use anyhow::{bail, Result};
 
 /// Redraws the figure of every depth found under the output folder.
 pub fn run(args: PlotArgs) -> Result<()> {
-    let mut depths: Vec<usize> = runs::load_runs(&args.out)?
-        .iter()
-        .map(|r| r.config.run.depth)
-        .collect();
+    let (loaded, warnings) = runs::load_runs(&args.out)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut depths: Vec<usize> = loaded.iter().map(|r| r.config.run.depth).collect();
     depths.sort_unstable();
     depths.dedup();
     if depths.is_empty() {

@@ -121,6 +121,7 @@ impl Curves {
 /// run, the layout of the paper's Figs. 2 and 3) and `depth-<D>-gradients.png`.
 pub fn draw_depth(out: &Path, depth: usize) -> Result<Vec<PathBuf>> {
     let runs: Vec<RunData> = load_runs(out)?
+        .0
         .into_iter()
         .filter(|r| r.config.run.depth == depth)
         .collect();

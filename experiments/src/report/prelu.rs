@@ -118,7 +118,7 @@ fn compare_row(r: &RunData) -> CompareRow {
 /// twin beside it when that ran too), prints the slopes in Table 1's layout, and writes
 /// `compare-<run>.csv` and `.md` for every group of runs that differ only in the rectifier.
 pub fn report(out: &Path) -> Result<Vec<PathBuf>> {
-    let runs = load_runs(out)?;
+    let (runs, _) = load_runs(out)?;
     let mut written = slope_figures(out, &runs)?;
     written.extend(compare_groups(out, &runs)?);
     written.extend(compare_over_seeds(out, &runs)?);

@@ -16,8 +16,10 @@ pub struct RunData {
     pub slopes: Vec<SlopeRow>,
 }
 
-/// Every run under `<out>/runs/`, sorted by name.
-pub fn load_runs(out: &Path) -> Result<Vec<RunData>> {
+/// Every run under `<out>/runs/` that can be read, sorted by name, and one line for each
+/// run that cannot (naming the file and what is wrong) or that had rows with NaN or
+/// infinite values (dropped): a damaged run never stops the others from being drawn.
+pub fn load_runs(out: &Path) -> Result<(Vec<RunData>, Vec<String>)> {
     let dir = out.join("runs");
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
@@ -25,18 +27,65 @@ pub fn load_runs(out: &Path) -> Result<Vec<RunData>> {
         .filter(|p| p.join("config.json").exists())
         .collect();
     entries.sort();
-    entries
-        .iter()
-        .map(|p| {
-            Ok(RunData {
-                config: read_json(&p.join("config.json"))?,
-                train: read_csv(&p.join("train.csv"))?,
-                eval: read_csv(&p.join("eval.csv"))?,
-                slopes: match p.join("slopes.csv") {
-                    f if f.exists() => read_csv(&f)?,
-                    _ => vec![],
-                },
-            })
+    let (mut runs, mut warnings) = (vec![], vec![]);
+    for p in &entries {
+        match load_run(p) {
+            Ok((run, 0)) => runs.push(run),
+            Ok((run, dropped)) => {
+                warnings.push(format!(
+                    "{}: {dropped} row(s) with NaN or infinite values left out",
+                    p.display()
+                ));
+                runs.push(run);
+            }
+            Err(e) => warnings.push(format!("{e:#}; run left out")),
+        }
+    }
+    Ok((runs, warnings))
+}
+
+/// One run, with its rows that hold a non-finite number dropped (and counted).
+fn load_run(p: &Path) -> Result<(RunData, usize)> {
+    let train: Vec<TrainRow> = read_csv(&p.join("train.csv"))?;
+    let eval: Vec<EvalRow> = read_csv(&p.join("eval.csv"))?;
+    let slopes: Vec<SlopeRow> = match p.join("slopes.csv") {
+        f if f.exists() => read_csv(&f)?,
+        _ => vec![],
+    };
+    let n = train.len() + eval.len() + slopes.len();
+    let train: Vec<TrainRow> = train
+        .into_iter()
+        .filter(|t| {
+            [t.epoch, t.loss as f64, t.grad_norm_first, t.grad_norm_last]
+                .iter()
+                .all(|v| v.is_finite())
         })
-        .collect()
+        .collect();
+    let eval: Vec<EvalRow> = eval
+        .into_iter()
+        .filter(|e| {
+            [e.epoch, e.test_loss, e.test_error]
+                .iter()
+                .all(|v| v.is_finite())
+        })
+        .collect();
+    let slopes: Vec<SlopeRow> = slopes
+        .into_iter()
+        .filter(|s| {
+            [s.epoch, s.mean, s.min, s.max]
+                .iter()
+                .all(|v| v.is_finite())
+        })
+        .collect();
+    let dropped = n - train.len() - eval.len() - slopes.len();
+    let config = read_json(&p.join("config.json"))?;
+    Ok((
+        RunData {
+            config,
+            train,
+            eval,
+            slopes,
+        },
+        dropped,
+    ))
 }
