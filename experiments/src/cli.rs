@@ -84,7 +84,7 @@ pub struct NetArgs {
     #[arg(long, value_delimiter = ',', num_args = 1, default_value = "16,32,64")]
     pub width: Vec<usize>,
     /// Width of the two hidden fully connected layers.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = spec::defaults::FC_WIDTH)]
     pub fc_width: usize,
     /// Folder with the IDX files (train-images-idx3-ubyte[.gz], ...).
     #[arg(long)]
@@ -108,7 +108,7 @@ pub struct TrainArgs {
         long,
         allow_negative_numbers = true,
         value_delimiter = ',',
-        default_value = "0.001"
+        default_values_t = [spec::defaults::LR]
     )]
     pub lr: Vec<f32>,
     /// Seed(s), comma-separated: weights, shuffling and everything random.
@@ -118,13 +118,13 @@ pub struct TrainArgs {
     #[arg(long, allow_negative_numbers = true, default_value_t = 2.0)]
     pub epochs: f64,
     /// Mini-batch size.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = spec::defaults::BATCH_SIZE)]
     pub batch_size: usize,
     /// SGD momentum.
-    #[arg(long, allow_negative_numbers = true, default_value_t = 0.9)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = spec::defaults::MOMENTUM)]
     pub momentum: f32,
     /// L2 weight decay on weights (never on biases or PReLU slopes).
-    #[arg(long, allow_negative_numbers = true, default_value_t = 5e-4)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = spec::defaults::WEIGHT_DECAY)]
     pub weight_decay: f32,
     /// Evaluate every this many epochs.
     #[arg(long, allow_negative_numbers = true, default_value_t = 0.1)]
@@ -133,7 +133,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 3000)]
     pub eval_size: usize,
     /// Use only this many training images (0: all), for quick trials.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = spec::defaults::TRAIN_SIZE)]
     pub train_size: usize,
     /// Replace runs of the same name already in the output folder.
     #[arg(long, conflicts_with = "resume")]

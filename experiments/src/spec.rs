@@ -7,8 +7,23 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// The defaults the spec fixes; a run name mentions a learning rate only when it differs.
-pub const DEFAULT_LR: f32 = 0.001;
+/// The spec's training settings; a run name mentions each one only where it differs.
+pub mod defaults {
+    /// Channels per stage.
+    pub const WIDTHS: [usize; 3] = [16, 32, 64];
+    /// Hidden fc width.
+    pub const FC_WIDTH: usize = 256;
+    /// Learning rate (the paper's 0.01 is unstable for these narrow nets).
+    pub const LR: f32 = 0.001;
+    /// Mini-batch size.
+    pub const BATCH_SIZE: usize = 128;
+    /// SGD momentum.
+    pub const MOMENTUM: f32 = 0.9;
+    /// Weight decay on weights.
+    pub const WEIGHT_DECAY: f32 = 5e-4;
+    /// Training images used (0: all).
+    pub const TRAIN_SIZE: usize = 0;
+}
 
 /// Everything one training run needs, validated. Written to `config.json`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -74,6 +89,60 @@ impl RunSpec {
             0 => data.train.len(),
             n => n.min(data.train.len()),
         }
+    }
+
+    /// The folder name: depth, initializer, rectifier, then every setting that changes
+    /// what is trained and differs from [`defaults`] (`-w` widths, `-fc` width, `-lr`,
+    /// `-b` batch, `-m` momentum, `-wd` weight decay, `-n` training images), then the
+    /// seed: `d30-xavier-relu-s0`, `d30-xavier-relu-m0-s0`. Two runs that would train
+    /// differently never share a name. The length (`epochs`) and what is observed
+    /// (`eval_every`, `eval_size`) are not in the name; a run resumed with other values is
+    /// refused with the difference named.
+    pub fn default_name(&self) -> String {
+        let mut name = format!(
+            "d{}-{}-{}",
+            self.depth,
+            slug(&self.init),
+            self.activation.as_str()
+        );
+        let w = self.widths;
+        if w != defaults::WIDTHS {
+            name += &format!("-w{}.{}.{}", w[0], w[1], w[2]);
+        }
+        let parts = [
+            (
+                self.fc_width != defaults::FC_WIDTH,
+                "fc",
+                self.fc_width.to_string(),
+            ),
+            (self.lr != defaults::LR, "lr", self.lr.to_string()),
+            (
+                self.batch_size != defaults::BATCH_SIZE,
+                "b",
+                self.batch_size.to_string(),
+            ),
+            (
+                self.momentum != defaults::MOMENTUM,
+                "m",
+                self.momentum.to_string(),
+            ),
+            (
+                self.weight_decay != defaults::WEIGHT_DECAY,
+                "wd",
+                self.weight_decay.to_string(),
+            ),
+            (
+                self.train_size != defaults::TRAIN_SIZE,
+                "n",
+                self.train_size.to_string(),
+            ),
+        ];
+        for (differs, key, value) in parts {
+            if differs {
+                name += &format!("-{key}{value}");
+            }
+        }
+        name + &format!("-s{}", self.seed)
     }
 
     /// The run's optimizer, before its first step.
@@ -242,17 +311,8 @@ pub fn expand(args: &Grid) -> Result<Vec<RunSpec>> {
         for init in &inits {
             for &lr in &args.lr {
                 for &seed in &args.seed {
-                    let lr_part = if lr == DEFAULT_LR {
-                        String::new()
-                    } else {
-                        format!("-lr{lr}")
-                    };
-                    runs.push(RunSpec {
-                        name: format!(
-                            "d{depth}-{}-{}{lr_part}-s{seed}",
-                            slug(init),
-                            activation.as_str()
-                        ),
+                    let mut r = RunSpec {
+                        name: String::new(),
                         depth,
                         stages: stage_depths(depth)?,
                         init: init.clone(),
@@ -268,7 +328,9 @@ pub fn expand(args: &Grid) -> Result<Vec<RunSpec>> {
                         eval_every: args.eval_every,
                         eval_size: args.eval_size,
                         train_size: args.train_size,
-                    });
+                    };
+                    r.name = r.default_name();
+                    runs.push(r);
                 }
             }
         }
@@ -314,6 +376,40 @@ mod tests {
         assert_eq!(runs[0].stages, [7, 6, 6]);
         let lrs = expand(&train_args(&["--lr", "0.001,0.01"])).unwrap();
         assert_eq!(lrs[1].name, "d30-msra-relu-lr0.01-s0");
+    }
+
+    #[test]
+    fn names_carry_every_setting_that_changes_training() {
+        let base = expand(&train_args(&["--depth", "30", "--init", "xavier"])).unwrap();
+        assert_eq!(base[0].name, "d30-xavier-relu-s0");
+        assert_eq!(
+            base[0].widths,
+            defaults::WIDTHS,
+            "--width's default is the spec's"
+        );
+        let cases: &[(&[&str], &str)] = &[
+            (&["--momentum", "0"], "d30-xavier-relu-m0-s0"),
+            (&["--width", "32,64,128"], "d30-xavier-relu-w32.64.128-s0"),
+            (&["--fc-width", "512"], "d30-xavier-relu-fc512-s0"),
+            (&["--batch-size", "32"], "d30-xavier-relu-b32-s0"),
+            (&["--weight-decay", "0"], "d30-xavier-relu-wd0-s0"),
+            (&["--train-size", "1024"], "d30-xavier-relu-n1024-s0"),
+            (
+                &["--lr", "0.003", "--momentum", "0.5"],
+                "d30-xavier-relu-lr0.003-m0.5-s0",
+            ),
+            (
+                &["--epochs", "6", "--eval-size", "100"],
+                "d30-xavier-relu-s0",
+            ),
+        ];
+        for (flags, want) in cases {
+            let mut argv = vec!["--depth", "30", "--init", "xavier"];
+            argv.extend_from_slice(flags);
+            let runs = expand(&train_args(&argv)).unwrap();
+            assert_eq!(&runs[0].name, want, "{flags:?}");
+            assert_eq!(runs[0].name, runs[0].default_name());
+        }
     }
 
     #[test]

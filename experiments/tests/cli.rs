@@ -42,7 +42,7 @@ fn short_training_writes_every_file_and_the_loss_falls() {
     let tmp = tempfile::tempdir().unwrap();
     let o = quick_run(tmp.path(), &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let run_dir = tmp.path().join("runs/d6-msra-relu-lr0.01-s0");
+    let run_dir = tmp.path().join("runs/d6-msra-relu-lr0.01-n1024-s0");
     for f in ["train.csv", "eval.csv", "config.json", "summary.json"] {
         assert!(run_dir.join(f).exists(), "missing {f}");
     }
@@ -142,7 +142,7 @@ fn assert_identical_runs(depth: &str, threads: [&str; 2]) {
         ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    let run_dir = format!("runs/d{depth}-msra-relu-lr0.01-s0");
+    let run_dir = format!("runs/d{depth}-msra-relu-lr0.01-n512-s0");
     let read = |d: &Path, f: &str| std::fs::read_to_string(d.join(&run_dir).join(f)).unwrap();
     for f in ["train.csv", "eval.csv"] {
         assert_eq!(
@@ -301,7 +301,7 @@ fn data_the_net_cannot_take_is_refused_before_anything_is_replaced() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     assert!(quick_run(&out, &[]).status.success());
-    let train_csv = out.join("runs/d6-msra-relu-lr0.01-s0/train.csv");
+    let train_csv = out.join("runs/d6-msra-relu-lr0.01-n1024-s0/train.csv");
     let before = std::fs::read(&train_csv).unwrap();
     let d32 = tmp.path().join("d32");
     std::fs::create_dir_all(&d32).unwrap();
@@ -418,7 +418,9 @@ fn a_diverging_run_stops_keeps_its_logs_and_the_grid_goes_on() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("stopping this run"));
     for seed in [0, 1] {
-        let dir = tmp.path().join(format!("runs/d4-msra-relu-lr50-s{seed}"));
+        let dir = tmp
+            .path()
+            .join(format!("runs/d4-msra-relu-lr50-n1024-s{seed}"));
         let s: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
                 .unwrap();

@@ -93,7 +93,7 @@ fn a_recorded_run_replays_bit_for_bit() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let dir = tmp.path().join("d5-xavier-relu-s3");
+    let dir = tmp.path().join("d5-xavier-relu-b16-n100-s3");
     let rec = read_init(&dir.join("init.safetensors")).unwrap();
     // 100 images in batches of 16: 7 steps per epoch, the 7th holds 4, then a new epoch.
     let sizes: Vec<usize> = rec.batches.iter().map(Vec::len).collect();

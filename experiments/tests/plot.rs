@@ -10,13 +10,13 @@ fn plot_leaves_out_damaged_runs_with_a_warning_and_draws_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path();
     assert!(quick_run(out, &[]).status.success());
-    let good = out.join("runs/d6-msra-relu-lr0.01-s0");
-    let broken = out.join("runs/d6-msra-relu-lr0.01-s1");
+    let good = out.join("runs/d6-msra-relu-lr0.01-n1024-s0");
+    let broken = out.join("runs/d6-msra-relu-lr0.01-n1024-s1");
     copy_dir(&good, &broken);
     let csv = broken.join("train.csv");
     let text = std::fs::read_to_string(&csv).unwrap();
     std::fs::write(&csv, text + "not,a,row\n").unwrap();
-    let nan = out.join("runs/d6-msra-relu-lr0.01-s2");
+    let nan = out.join("runs/d6-msra-relu-lr0.01-n1024-s2");
     copy_dir(&good, &nan);
     let csv = nan.join("train.csv");
     let mut lines: Vec<String> = std::fs::read_to_string(&csv)
@@ -43,8 +43,10 @@ fn plot_leaves_out_damaged_runs_with_a_warning_and_draws_the_rest() {
         "{err}"
     );
     assert!(
-        warnings.iter().any(|w| w.contains("d6-msra-relu-lr0.01-s2")
-            && w.contains("1 row(s) with NaN or infinite values left out")),
+        warnings
+            .iter()
+            .any(|w| w.contains("d6-msra-relu-lr0.01-n1024-s2")
+                && w.contains("1 row(s) with NaN or infinite values left out")),
         "{err}"
     );
     assert!(out.join("depth-6.png").exists());

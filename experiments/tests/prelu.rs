@@ -31,7 +31,7 @@ fn prelu_runs_log_their_slopes() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let csv = std::fs::read_to_string(
         tmp.path()
-            .join("runs/d5-msra_a-auto-prelu-lr0.01-s0/slopes.csv"),
+            .join("runs/d5-msra_a-auto-prelu-lr0.01-n512-s0/slopes.csv"),
     )
     .unwrap();
     let mut lines = csv.lines();
@@ -66,7 +66,10 @@ fn prelu_runs_log_their_slopes() {
     ])
     .status
     .success());
-    assert!(!tmp2.path().join("runs/d4-msra-relu-s0/slopes.csv").exists());
+    assert!(!tmp2
+        .path()
+        .join("runs/d4-msra-relu-n256-s0/slopes.csv")
+        .exists());
 }
 
 #[test]
@@ -106,7 +109,10 @@ fn relu_and_both_prelus_are_compared_and_their_slopes_drawn() {
         csv.lines().next(),
         Some("activation,run,final_test_error,best_test_error,final_train_loss")
     );
-    for run in ["d5-msra-prelu-lr0.01-s0", "d5-msra-prelu-shared-lr0.01-s0"] {
+    for run in [
+        "d5-msra-prelu-lr0.01-n256-s0",
+        "d5-msra-prelu-shared-lr0.01-n256-s0",
+    ] {
         assert!(
             tmp.path().join(format!("slopes-{run}.png")).exists(),
             "no slopes figure for {run}"
@@ -114,7 +120,7 @@ fn relu_and_both_prelus_are_compared_and_their_slopes_drawn() {
     }
     assert!(!tmp
         .path()
-        .join("slopes-d5-msra-relu-lr0.01-s0.png")
+        .join("slopes-d5-msra-relu-lr0.01-n256-s0.png")
         .exists());
     // The table in Table 1's layout is printed by `plot`.
     let o = run(&["plot", out]);
