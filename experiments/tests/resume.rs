@@ -225,6 +225,18 @@ fn a_signal_checkpoints_and_exits_128_plus_it_and_resume_finishes_identically() 
 
         assert_ok(&run(out.path(), &["--resume"]));
         assert_same_run(reference.path(), out.path());
+        // Two processes made the run: the summary's provenance has a segment for each.
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.path().join(RUN).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        let from: Vec<u64> = summary["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["from"].as_u64().unwrap())
+            .collect();
+        assert_eq!(from, [0, it as u64], "SIG{signal}");
     }
 }
 

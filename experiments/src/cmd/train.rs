@@ -8,7 +8,7 @@ use crate::run::grid::{self, Existing, Plan};
 use crate::run::{Observer, Outcome, Trainer};
 use crate::spec::{self, RunSpec};
 use crate::store::lock;
-use crate::store::records::{self, Config, FileSum, Provenance, Summary};
+use crate::store::records::{self, Config, FileSum, Provenance, Segment, Summary};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
@@ -87,6 +87,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             }
             Plan::Resume(ck) => {
                 eprintln!("{}: resuming at iteration {}", r.name, ck.iteration);
+                record_segment(&dir, ck.iteration)?;
                 Trainer::resume(r, &data, &dir, &files, args.checkpoint_every, *ck)?
             }
             Plan::Fresh => {
@@ -183,17 +184,35 @@ fn config(r: &RunSpec, data: &Dataset, files: &[FileSum], out: &Path) -> Config 
         out: out.display().to_string(),
         version: env!("CARGO_PKG_VERSION").into(),
         provenance: Provenance::current(),
+        segments: vec![Segment {
+            from: 0,
+            provenance: Provenance::current(),
+        }],
     }
 }
 
+/// Adds this process to the provenance segments in the run's `config.json`.
+fn record_segment(dir: &Path, iteration: usize) -> Result<()> {
+    let path = dir.join("config.json");
+    let mut config: Config = records::read_json(&path)?;
+    config.resumed_at(iteration);
+    records::write_json(&path, &config)
+}
+
 fn print_summary(s: &Summary) {
+    let full = s
+        .final_full_test_error
+        .map_or(String::new(), |e| format!(" (full test set {e:.4})"));
+    let chance = match s.left_chance {
+        Some(l) => format!(", left chance at epoch {:.2}", l.epoch),
+        None => ", never left chance".into(),
+    };
     eprintln!(
-        "{}: test error {:.4} (best {:.4}), train loss {:.4}{}{}, {:.0} img/s",
+        "{}: test error {:.4}{full} (best on the subset {:.4}), train loss {:.4}{chance}{}, {:.0} img/s",
         s.name,
         s.final_test_error,
         s.best_test_error,
         s.final_train_loss,
-        if s.stalled { ", stalled at chance" } else { "" },
         if s.diverged { ", DIVERGED" } else { "" },
         s.train_images_per_sec
     );

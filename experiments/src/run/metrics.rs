@@ -1,7 +1,7 @@
 //! The numbers a run is summarised by, computed in one place for the summary, the reports
 //! and the figures.
 
-use crate::store::records::{EvalRow, TrainRow};
+use crate::store::records::{EvalRow, LeftChance, TrainRow};
 
 /// `ln 10`: the cross-entropy of a uniform guess over 10 classes.
 pub const CHANCE_LOSS: f64 = std::f64::consts::LN_10;
@@ -28,13 +28,27 @@ pub fn tail_loss(rows: &[TrainRow]) -> f64 {
     tail.iter().map(|t| t.loss as f64).sum::<f64>() / tail.len().max(1) as f64
 }
 
-/// Whether every loss of the last `per_epoch` iterations is within 0.05 of ln 10.
-pub fn stalled(rows: &[TrainRow], per_epoch: usize) -> bool {
-    let last_epoch = &rows[rows.len().saturating_sub(per_epoch)..];
-    !last_epoch.is_empty()
-        && last_epoch
-            .iter()
-            .all(|t| (t.loss as f64 - CHANCE_LOSS).abs() < 0.05)
+/// How far below ln 10 the smoothed loss must fall for a run to have left chance.
+pub const LEFT_CHANCE_MARGIN: f64 = 0.05;
+
+/// The first iteration at which the run left chance, or `None` if it never did (a
+/// trailing mean over fewer than [`TAIL`] iterations is used at the start).
+pub fn left_chance(rows: &[TrainRow]) -> Option<LeftChance> {
+    let mut sum = 0.0f64;
+    for (i, row) in rows.iter().enumerate() {
+        sum += row.loss as f64;
+        if i >= TAIL {
+            sum -= rows[i - TAIL].loss as f64;
+        }
+        let smoothed = sum / (i + 1).min(TAIL) as f64;
+        if smoothed <= CHANCE_LOSS - LEFT_CHANCE_MARGIN {
+            return Some(LeftChance {
+                iteration: row.iteration,
+                epoch: row.epoch,
+            });
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -70,12 +84,24 @@ mod tests {
         // 60 iterations: the tail is the last 50, losses 10..60.
         let rows: Vec<TrainRow> = (0..60).map(|i| row(i + 1, i as f32)).collect();
         assert_eq!(tail_loss(&rows), (10..60).sum::<i32>() as f64 / 50.0);
-        let flat: Vec<TrainRow> = (0..20).map(|i| row(i + 1, 2.3)).collect();
-        assert!(stalled(&flat, 10));
-        let mut left = flat.clone();
-        left[15].loss = 2.2;
-        assert!(!stalled(&left, 10));
-        assert!(stalled(&left, 4));
-        assert!(!stalled(&[], 10));
+    }
+
+    #[test]
+    fn a_run_leaves_chance_when_its_smoothed_loss_falls_005_below_ln10() {
+        let flat: Vec<TrainRow> = (0..200).map(|i| row(i + 1, 2.30)).collect();
+        assert_eq!(left_chance(&flat), None);
+        assert_eq!(left_chance(&[]), None);
+        // One low loss moves a 50-iteration mean by 1/50 of its drop: a spike is not enough.
+        let mut spike = flat.clone();
+        spike[120].loss = 0.5;
+        assert_eq!(left_chance(&spike), None);
+        // From iteration 101 on the loss is 2.2: the mean of the last 50 is 2.3 - 0.002·k
+        // with k of them low, at or below ln 10 - 0.05 = 2.25259 from k = 24.
+        let mut falls = flat.clone();
+        for r in &mut falls[100..] {
+            r.loss = 2.2;
+        }
+        let left = left_chance(&falls).expect("left chance");
+        assert_eq!(left.iteration, 124);
     }
 }

@@ -206,7 +206,8 @@ impl<'a> Trainer<'a> {
             observer.step(&self, loss);
         }
         self.logs.sync()?;
-        Ok(Outcome::Finished(Box::new(self.summary())))
+        let full = self.evaluate_full();
+        Ok(Outcome::Finished(Box::new(self.summary(full))))
     }
 
     /// One step on the next batch, logged. `None` if the loss was not finite: the run
@@ -286,16 +287,25 @@ impl<'a> Trainer<'a> {
         Ok(())
     }
 
-    /// How the run ended, from what it logged.
-    pub fn summary(&self) -> Summary {
+    /// Loss and top-1 error on the full test set (`None` for a diverged run).
+    fn evaluate_full(&self) -> Option<(f64, f64)> {
+        let all: Vec<usize> = (0..self.data.test.len()).collect();
+        (!self.diverged).then(|| evaluate(&self.net, self.data, &all))
+    }
+
+    /// How the run ended, from what it logged and its evaluation on the full test set.
+    pub fn summary(&self, full: Option<(f64, f64)>) -> Summary {
         let rows = &self.rows;
         let first: Vec<f64> = rows.iter().map(|t| t.grad_norm_first).collect();
         Summary {
             name: self.run.name.clone(),
             final_test_error: metrics::final_test_error(&self.evals),
             best_test_error: metrics::best_test_error(&self.evals),
+            final_full_test_error: full.map(|f| f.1),
+            final_full_test_loss: full.map(|f| f.0),
+            full_test_images: self.data.test.len(),
             final_train_loss: metrics::tail_loss(rows),
-            stalled: !self.diverged && metrics::stalled(rows, self.batches.per_epoch()),
+            left_chance: metrics::left_chance(rows),
             diverged: self.diverged,
             iterations: rows.len(),
             epochs: rows.len() as f64 / self.batches.per_epoch() as f64,
@@ -305,6 +315,9 @@ impl<'a> Trainer<'a> {
             grad_norm_first_init: first.first().copied().unwrap_or(0.0),
             grad_norm_first_median: records::median(&first),
             provenance: records::Provenance::current(),
+            segments: records::read_json::<records::Config>(&self.dir.join("config.json"))
+                .map(|c| c.segments)
+                .unwrap_or_default(),
         }
     }
 }

@@ -125,6 +125,30 @@ impl Provenance {
     }
 }
 
+/// One stretch of a run made by one process: from the iteration it started at (0, or the
+/// checkpoint it resumed), with the build, CPU and kernel path that made it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Segment {
+    /// The first iteration this process trained is `from + 1`.
+    pub from: usize,
+    /// Who made it.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+impl Provenance {
+    /// What decides the numbers a build computes: its commit and SIMD path. Two segments
+    /// with different numerics may round differently (a run still continues: provenance
+    /// is recorded, never compared).
+    pub fn numerics(&self) -> String {
+        format!("{} ({})", short(&self.commit), self.simd)
+    }
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..7).unwrap_or(commit)
+}
+
 /// `config.json`: the resolved run and the data it saw.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Config {
@@ -145,6 +169,39 @@ pub struct Config {
     /// The build, compiler, CPU and kernel path that started the run.
     #[serde(default)]
     pub provenance: Provenance,
+    /// Every process that trained part of the run, in order: the first started it, each
+    /// later one resumed it from a checkpoint.
+    #[serde(default)]
+    pub segments: Vec<Segment>,
+}
+
+impl Config {
+    /// Records that this process continues the run from `iteration`: segments that began
+    /// at or after it (their steps were lost with the process) are dropped.
+    pub fn resumed_at(&mut self, iteration: usize) {
+        if self.segments.is_empty() {
+            self.segments.push(Segment {
+                from: 0,
+                provenance: self.provenance.clone(),
+            });
+        }
+        self.segments.retain(|s| s.from < iteration);
+        self.segments.push(Segment {
+            from: iteration,
+            provenance: Provenance::current(),
+        });
+    }
+}
+
+/// Where a run left chance (`../shared/experiment-spec.md`): the first iteration at which
+/// the smoothed training loss (the mean of the last 50 losses) is 0.05 or more below
+/// ln 10.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeftChance {
+    /// The iteration (1-based).
+    pub iteration: usize,
+    /// Epochs completed at that iteration.
+    pub epoch: f64,
 }
 
 /// `summary.json`: how the run ended.
@@ -152,14 +209,25 @@ pub struct Config {
 pub struct Summary {
     /// Run name.
     pub name: String,
-    /// Test error at the last evaluation.
+    /// Test error at the last evaluation, on the evaluation subset (`eval_size` images).
     pub final_test_error: f64,
-    /// Lowest test error seen.
+    /// Lowest test error of any evaluation: chosen on the test subset, so optimistic.
     pub best_test_error: f64,
+    /// Top-1 error on the full test set after the last step (`None` if the run diverged).
+    #[serde(default)]
+    pub final_full_test_error: Option<f64>,
+    /// Mean cross-entropy on the full test set after the last step.
+    #[serde(default)]
+    pub final_full_test_loss: Option<f64>,
+    /// Images in the full test set.
+    #[serde(default)]
+    pub full_test_images: usize,
     /// Mean training loss of the last 50 iterations.
     pub final_train_loss: f64,
-    /// Training loss stayed within 0.05 of ln 10 over the last epoch.
-    pub stalled: bool,
+    /// The first iteration at which the smoothed training loss (mean of the last 50) was
+    /// 0.05 or more below ln 10, and its epoch; `null` if the run never left chance.
+    #[serde(default)]
+    pub left_chance: Option<LeftChance>,
     /// The loss became NaN or infinite and the run was stopped.
     pub diverged: bool,
     /// Iterations run.
@@ -177,6 +245,9 @@ pub struct Summary {
     /// The build, compiler, CPU and kernel path that finished the run.
     #[serde(default)]
     pub provenance: Provenance,
+    /// Every process that trained part of the run (from `config.json`).
+    #[serde(default)]
+    pub segments: Vec<Segment>,
 }
 
 /// Writes `value` as pretty JSON to `path`, atomically (a crash leaves the old file).
