@@ -31,6 +31,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Time a full training step and inference on synthetic data (medians).
     Bench(BenchArgs),
+    /// The paper's protocol over seeds: 22 layers for 6 epochs and 30 for 10, Xavier and
+    /// MSRA, then the figures and the claims report (resumable).
+    Reproduce(ReproduceArgs),
     /// Record a run's first steps with its initial weights and batches, for a replay in
     /// another framework (bench/lockstep.py).
     Lockstep(LockstepArgs),
@@ -127,10 +130,10 @@ pub struct TrainArgs {
     #[arg(long, allow_negative_numbers = true, default_value_t = spec::defaults::WEIGHT_DECAY)]
     pub weight_decay: f32,
     /// Evaluate every this many epochs.
-    #[arg(long, allow_negative_numbers = true, default_value_t = 0.1)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = spec::defaults::EVAL_EVERY)]
     pub eval_every: f64,
     /// Test images per evaluation (a fixed random subset; the paper used 3,000).
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = spec::defaults::EVAL_SIZE)]
     pub eval_size: usize,
     /// Use only this many training images (0: all), for quick trials.
     #[arg(long, default_value_t = spec::defaults::TRAIN_SIZE)]
@@ -179,6 +182,55 @@ impl TrainArgs {
     /// The grid's runs, every flag validated.
     pub fn runs(&self) -> anyhow::Result<Vec<RunSpec>> {
         spec::expand(&self.grid())
+    }
+}
+
+/// Flags of `reproduce`.
+#[derive(Args, Debug, Clone)]
+pub struct ReproduceArgs {
+    /// Seeds, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    pub seeds: Vec<u64>,
+    /// Output folder.
+    #[arg(long, default_value = "results/reproduction")]
+    pub out: PathBuf,
+    /// Continue the grid: resume partial runs, skip complete ones.
+    #[arg(long)]
+    pub resume: bool,
+    /// Print the plan and the time estimate, and stop.
+    #[arg(long)]
+    pub plan: bool,
+    /// Folder with the IDX files.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Also checkpoint every this many iterations (0: only at the end of each epoch).
+    #[arg(long, default_value_t = 200)]
+    pub checkpoint_every: usize,
+    /// For tests: a fraction of the protocol's epochs.
+    #[arg(long, hide = true, default_value_t = 1.0)]
+    pub epoch_scale: f64,
+    /// For tests: training images used (0: all).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub train_size: usize,
+    /// For tests: test images per evaluation.
+    #[arg(long, hide = true, default_value_t = spec::defaults::EVAL_SIZE)]
+    pub eval_size: usize,
+}
+
+impl ReproduceArgs {
+    /// The protocol's runs, every value validated.
+    pub fn runs(&self) -> anyhow::Result<Vec<RunSpec>> {
+        spec::reproduction(
+            &self.seeds,
+            spec::Shortened {
+                epoch_scale: self.epoch_scale,
+                train_size: self.train_size,
+                eval_size: self.eval_size,
+            },
+        )
     }
 }
 

@@ -10,6 +10,7 @@ pub mod data;
 pub mod fuzzing;
 pub mod report;
 pub mod run;
+pub mod session;
 pub mod spec;
 pub mod store;
 
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Plot(_)) | Some(Command::Export(_)) => 0,
         Some(Command::Bench(a)) => a.threads,
         Some(Command::Lockstep(a)) => a.train.net.threads,
+        Some(Command::Reproduce(a)) => a.threads,
         None => cli.train.net.threads,
     };
     if threads > 0 {
@@ -38,6 +40,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Export(a)) => cmd::export::run(a),
         Some(Command::Bench(a)) => cmd::bench::run(a),
         Some(Command::Lockstep(a)) => cmd::lockstep::run(a),
+        Some(Command::Reproduce(a)) => cmd::reproduce::run(a),
         None => cmd::train::run(cli.train),
     }
 }

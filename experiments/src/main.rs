@@ -18,7 +18,7 @@ fn main() {
         }
     };
     if let Err(e) = experiments::run(cli) {
-        if let Some(stop) = e.downcast_ref::<experiments::cmd::train::Interrupted>() {
+        if let Some(stop) = e.downcast_ref::<experiments::session::Interrupted>() {
             eprintln!("{e}");
             std::process::exit(stop.exit_code());
         }

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 /// turns them into specs; `lib.rs` dispatches.
 fn floor(module: &str) -> Option<u32> {
     Some(match module {
-        "cmd" => 6,
-        "cli" => 5,
+        "cmd" => 7,
+        "cli" => 6,
+        "session" => 5,
         "report" => 4,
         "run" | "fuzzing" => 3,
         "store" => 2,

@@ -5,4 +5,5 @@ pub mod bench;
 pub mod export;
 pub mod lockstep;
 pub mod plot;
+pub mod reproduce;
 pub mod train;

@@ -2,6 +2,7 @@
 //! evaluation, the metrics runs are summarised by, and a run as a [`Trainer`].
 
 pub mod batches;
+pub mod estimate;
 pub mod evaluate;
 pub mod grid;
 pub mod metrics;
