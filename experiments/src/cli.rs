@@ -200,6 +200,9 @@ pub struct ReproduceArgs {
     /// Print the plan and the time estimate, and stop.
     #[arg(long)]
     pub plan: bool,
+    /// Train nothing: write the figures and the claims report from the runs there are.
+    #[arg(long, conflicts_with_all = ["plan", "resume"])]
+    pub report: bool,
     /// Folder with the IDX files.
     #[arg(long)]
     pub data: Option<PathBuf>,

@@ -1,6 +1,7 @@
 //! What is made from runs and nets for people to read: the figures, the depth and PReLU
 //! reports, the variance analysis at initialization, and the net summary.
 
+pub mod claims;
 pub mod depth;
 pub mod figure;
 pub mod prelu;

@@ -1,6 +1,6 @@
 //! Runs read back from an output folder, for the figures and reports.
 
-use crate::store::records::{read_csv, read_json, Config, EvalRow, SlopeRow, TrainRow};
+use crate::store::records::{read_csv, read_json, Config, EvalRow, SlopeRow, Summary, TrainRow};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -14,6 +14,8 @@ pub struct RunData {
     pub eval: Vec<EvalRow>,
     /// `slopes.csv`, for PReLU runs (empty otherwise).
     pub slopes: Vec<SlopeRow>,
+    /// `summary.json`, once the run is complete.
+    pub summary: Option<Summary>,
 }
 
 /// Every run under `<out>/runs/` that can be read, sorted by name, and one line for each
@@ -79,12 +81,17 @@ fn load_run(p: &Path) -> Result<(RunData, usize)> {
         .collect();
     let dropped = n - train.len() - eval.len() - slopes.len();
     let config = read_json(&p.join("config.json"))?;
+    let summary = match p.join("summary.json") {
+        f if f.exists() => Some(read_json(&f)?),
+        _ => None,
+    };
     Ok((
         RunData {
             config,
             train,
             eval,
             slopes,
+            summary,
         },
         dropped,
     ))

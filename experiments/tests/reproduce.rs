@@ -1,0 +1,84 @@
+//! `reproduce` on a fresh folder, shortened (a test flag): the plan first, the runs, the
+//! figures and the claims report; `--resume` skips what is complete, and `--report`
+//! regenerates the same report from the files.
+
+mod common;
+
+use common::run;
+
+#[test]
+fn a_shortened_reproduction_trains_plots_and_reports_the_claims() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("repro");
+    let out_s = out.to_str().unwrap();
+    let short = [
+        "--seeds",
+        "0",
+        "--out",
+        out_s,
+        "--epoch-scale",
+        "0.05",
+        "--train-size",
+        "1024",
+        "--eval-size",
+        "100",
+    ];
+    let mut args = vec!["reproduce", "--plan"];
+    args.extend(short);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let plan = String::from_utf8_lossy(&o.stderr);
+    for name in [
+        "d22-xavier-relu-n1024-s0",
+        "d22-msra-relu-n1024-s0",
+        "d30-xavier-relu-n1024-s0",
+        "d30-msra-relu-n1024-s0",
+    ] {
+        assert!(plan.contains(name), "{name} not in the plan:\n{plan}");
+    }
+    assert!(plan.contains("estimate: about"), "{plan}");
+    assert!(!out.join("runs").exists(), "--plan trains nothing");
+
+    let o = run(&[&["reproduce"], &short[..]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "depth-22.png",
+        "depth-22.svg",
+        "depth-30.png",
+        "depth-30.svg",
+        "CLAIMS.md",
+        "claims.json",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let claims: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("claims.json")).unwrap()).unwrap();
+    let list = claims["claims"].as_array().unwrap();
+    assert_eq!(list.len(), 6, "the six claims of the spec");
+    for c in list {
+        let seeds = c["seeds"].as_array().unwrap();
+        assert_eq!(seeds.len(), 1);
+        assert!(seeds[0]["holds"].is_boolean(), "every run is complete: {c}");
+        assert!(c["verdict"].as_str().unwrap().starts_with("holds on"));
+    }
+    let md = std::fs::read_to_string(out.join("CLAIMS.md")).unwrap();
+    assert_eq!(
+        md.matches("\n| ").count(),
+        1 + 6,
+        "header and six rows:\n{md}"
+    );
+
+    // Complete runs are skipped; the report is the same when made again from the files.
+    let o = run(&[&["reproduce", "--resume"], &short[..]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr)
+            .matches("already complete, skipped")
+            .count(),
+        4
+    );
+    std::fs::remove_file(out.join("CLAIMS.md")).unwrap();
+    let o = run(&[&["reproduce", "--report"], &short[..]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("CLAIMS.md")).unwrap(), md);
+}
