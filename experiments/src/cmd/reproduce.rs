@@ -72,7 +72,7 @@ fn plan(args: &ReproduceArgs, runs: &[crate::spec::RunSpec], data: &Dataset) -> 
                 s
             }
         };
-        let secs = estimate::run_seconds(r, per_image, r.n_train(&data), data.test.len());
+        let secs = estimate::run_seconds(r, per_image, r.n_train(data), data.test.len());
         total += secs;
         eprintln!(
             "  {:<24} {:>5} epochs  about {:>4.0} min",
