@@ -72,6 +72,15 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The fan's symbol in a rule: `n` (fan-in, the paper's n_l), `n_out` or `n_avg`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Mode::FanIn => "n",
+            Mode::FanOut => "n_out",
+            Mode::FanAvg => "n_avg",
+        }
+    }
+
     /// The option value naming this mode.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -45,6 +45,12 @@ pub trait Initializer: Send + Sync + std::fmt::Debug {
     /// The analytic `Var[w]` for a layer with these fans.
     fn variance(&self, fans: Fans) -> f64;
 
+    /// The rule in the paper's notation, for figure legends: `msra: ½·n·Var[w] = 1
+    /// (eq. 10)`. The default is the spec alone.
+    fn rule(&self) -> String {
+        self.spec()
+    }
+
     /// The distribution weights are drawn from.
     fn dist(&self) -> Dist {
         Dist::Normal

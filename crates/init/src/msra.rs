@@ -70,4 +70,12 @@ impl Initializer for Msra {
     fn dist(&self) -> Dist {
         self.dist
     }
+    fn rule(&self) -> String {
+        let n = self.mode.symbol();
+        let eq = if self.mode == Mode::FanOut { 14 } else { 10 };
+        match self.slope {
+            Slope::Fixed(0.0) => format!("{}: ½·{n}·Var[w] = 1 (eq. {eq})", self.spec()),
+            _ => format!("{}: ½(1+a²)·{n}·Var[w] = 1 (eq. 15)", self.spec()),
+        }
+    }
 }

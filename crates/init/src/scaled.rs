@@ -60,6 +60,14 @@ impl Initializer for Scaled {
     fn variance(&self, fans: Fans) -> f64 {
         self.gain2 / fans.by_mode(self.mode)
     }
+    fn rule(&self) -> String {
+        format!(
+            "{}: {}·Var[w] = {}",
+            self.spec(),
+            self.mode.symbol(),
+            self.gain2
+        )
+    }
     fn dist(&self) -> Dist {
         self.dist
     }

@@ -179,3 +179,20 @@ fn same_seed_same_weights() {
         assert_eq!(a, b, "{spec}");
     }
 }
+
+#[test]
+fn rules_state_the_papers_conditions_for_legends() {
+    let rule = |s: &str| by_name(s).unwrap().rule();
+    assert_eq!(rule("msra"), "msra: ½·n·Var[w] = 1 (eq. 10)");
+    assert_eq!(
+        rule("msra:mode=fan_out"),
+        "msra:mode=fan_out: ½·n_out·Var[w] = 1 (eq. 14)"
+    );
+    assert_eq!(
+        rule("msra:a=0.25"),
+        "msra:a=0.25: ½(1+a²)·n·Var[w] = 1 (eq. 15)"
+    );
+    assert_eq!(rule("xavier"), "xavier: n·Var[w] = 1");
+    assert_eq!(rule("glorot"), "glorot: n_avg·Var[w] = 1");
+    assert_eq!(rule("orthogonal"), "orthogonal");
+}

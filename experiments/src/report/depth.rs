@@ -1,21 +1,98 @@
-//! The figures of the paper's layout (Figs. 2 and 3): test error and training loss
-//! against epochs per depth, and the first and last layers' gradient norms.
+//! The figures of the paper's layout (Figs. 2 and 3) over seeds: per depth, test error
+//! and training loss against epochs (the mean over seeds as a line, the min-max range as
+//! a band), `ln 10 − loss` on a log axis where a stalled net's curve lives, and the first
+//! and last layers' gradient norms, smoothed.
 
-use crate::report::figure::{self, color_for, palette, Panel, Series, Stroke};
+use crate::report::figure::{self, color_for, palette, Band, Figure, Panel, Series, Stroke};
 use crate::report::runs::{load_runs, RunData};
+use crate::run::metrics::{CHANCE_LOSS, TAIL};
 use anyhow::{bail, Result};
+use plotters::style::RGBColor;
 use std::path::{Path, PathBuf};
 
-/// Runs' legend label: the name without its depth prefix.
-fn label(r: &RunData) -> String {
-    let n = &r.config.run.name;
-    n.split_once('-')
-        .map(|(_, rest)| rest.to_string())
-        .unwrap_or_else(|| n.clone())
+/// Iterations in the running median of the gradient figure.
+const GRAD_WINDOW: usize = 50;
+
+/// Runs that differ only in their seed: one line (the mean) and one band (the range).
+struct Group {
+    label: String,
+    color: RGBColor,
+    runs: Vec<RunData>,
 }
 
-/// Running mean over `window` points, to show the trend of a noisy mini-batch loss.
-fn smooth(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
+/// A run's configuration with its seed and name blanked: equal for the seeds of a group.
+fn cell(r: &RunData) -> crate::spec::RunSpec {
+    let mut spec = r.config.run.clone();
+    (spec.seed, spec.name) = (0, String::new());
+    spec
+}
+
+/// The legend text of a group: its initializer's rule where the groups differ only in
+/// their initializer, else its name without depth and seed.
+fn label(r: &RunData, by_rule: bool) -> String {
+    let spec = &r.config.run;
+    if by_rule {
+        if let Ok(init) = init::by_name(&spec.init) {
+            return init.rule();
+        }
+    }
+    let name = spec.name.trim_end_matches(&format!("-s{}", spec.seed));
+    name.split_once('-')
+        .map_or(name, |(_, rest)| rest)
+        .to_string()
+}
+
+fn groups(runs: Vec<RunData>) -> Vec<Group> {
+    let mut cells: Vec<(crate::spec::RunSpec, Vec<RunData>)> = vec![];
+    for r in runs {
+        let key = cell(&r);
+        match cells.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(r),
+            None => cells.push((key, vec![r])),
+        }
+    }
+    let mut inits: Vec<&str> = cells.iter().map(|(k, _)| k.init.as_str()).collect();
+    inits.sort_unstable();
+    inits.dedup();
+    let by_rule = inits.len() == cells.len();
+    cells
+        .into_iter()
+        .enumerate()
+        .map(|(k, (key, runs))| Group {
+            label: label(&runs[0], by_rule),
+            color: if by_rule {
+                color_for(&key.init, k)
+            } else {
+                palette(k)
+            },
+            runs,
+        })
+        .collect()
+}
+
+/// The mean over curves that share their x values (up to the shortest), and the min-max
+/// band (empty for one curve).
+fn spread(curves: &[Vec<(f64, f64)>]) -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+    let n = curves.iter().map(Vec::len).min().unwrap_or(0);
+    let (mut mean, mut band) = (vec![], vec![]);
+    for i in 0..n {
+        let ys: Vec<f64> = curves.iter().map(|c| c[i].1).collect();
+        let x = curves[0][i].0;
+        mean.push((x, ys.iter().sum::<f64>() / ys.len() as f64));
+        band.push((
+            x,
+            ys.iter().copied().fold(f64::INFINITY, f64::min),
+            ys.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        ));
+    }
+    if curves.len() < 2 {
+        band.clear();
+    }
+    (mean, band)
+}
+
+/// The trailing mean over `window` points (fewer at the start): the smoothed loss.
+fn trailing_mean(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
     let mut out = Vec::with_capacity(points.len());
     let mut acc = 0.0;
     for (i, &(x, y)) in points.iter().enumerate() {
@@ -28,97 +105,186 @@ fn smooth(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
     out
 }
 
-/// The runs of one depth, and how their curves are coloured.
-struct Curves {
-    runs: Vec<RunData>,
-    /// One run per initializer: colour by initializer; otherwise by run.
-    inits_distinct: bool,
+/// The running median over the `window` points ending at each point.
+fn running_median(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
+    (0..points.len())
+        .map(|i| {
+            let mut w: Vec<f64> = points[i.saturating_sub(window - 1)..=i]
+                .iter()
+                .map(|p| p.1)
+                .collect();
+            w.sort_by(f64::total_cmp);
+            (points[i].0, w[w.len() / 2])
+        })
+        .collect()
 }
 
-impl Curves {
-    fn series(
-        &self,
-        f: &dyn Fn(&RunData) -> Vec<(f64, f64)>,
-        stroke: Stroke,
-        with_label: bool,
-    ) -> Vec<Series> {
-        self.runs
-            .iter()
-            .enumerate()
-            .map(|(k, r)| Series {
-                label: if with_label { label(r) } else { String::new() },
-                color: if self.inits_distinct {
-                    color_for(&r.config.run.init, k)
-                } else {
-                    palette(k)
-                },
-                points: f(r),
-                stroke,
-            })
+/// The groups' mean curves and bands of one quantity.
+fn lines(
+    groups: &[Group],
+    f: &dyn Fn(&RunData) -> Vec<(f64, f64)>,
+    stroke: Stroke,
+    bands: bool,
+) -> (Vec<Series>, Vec<Band>) {
+    let (mut series, mut out_bands) = (vec![], vec![]);
+    for g in groups {
+        let curves: Vec<Vec<(f64, f64)>> = g.runs.iter().map(f).collect();
+        let (mean, band) = spread(&curves);
+        series.push(Series {
+            label: g.label.clone(),
+            color: g.color,
+            points: mean,
+            stroke,
+        });
+        if bands && !band.is_empty() {
+            out_bands.push(Band {
+                color: g.color,
+                points: band,
+            });
+        }
+    }
+    (series, out_bands)
+}
+
+fn smoothed_loss(r: &RunData) -> Vec<(f64, f64)> {
+    let points: Vec<(f64, f64)> = r.train.iter().map(|t| (t.epoch, t.loss as f64)).collect();
+    trailing_mean(&points, TAIL)
+}
+
+fn panels(depth: usize, groups: &[Group]) -> Vec<Panel> {
+    let error = |r: &RunData| r.eval.iter().map(|e| (e.epoch, e.test_error)).collect();
+    let (series, bands) = lines(groups, &error, Stroke::Solid, true);
+    let error = Panel {
+        title: format!("{depth} layers: test error"),
+        x_label: "epochs".into(),
+        y_label: "top-1 error (test subset)".into(),
+        series,
+        bands,
+        y_range: Some((0.0, 1.0)),
+        hlines: vec![(0.9, "chance (0.9 error, ln 10 loss)".into())],
+        ..Default::default()
+    };
+    let (series, bands) = lines(groups, &smoothed_loss, Stroke::Solid, true);
+    let loss = Panel {
+        title: format!("training loss (mean of {TAIL} iterations)"),
+        x_label: "epochs".into(),
+        y_label: "cross-entropy".into(),
+        series,
+        bands,
+        y_range: Some((0.0, 2.6)),
+        hlines: vec![(CHANCE_LOSS, "chance (0.9 error, ln 10 loss)".into())],
+        ..Default::default()
+    };
+    let below = |r: &RunData| {
+        smoothed_loss(r)
+            .into_iter()
+            .map(|(x, y)| (x, CHANCE_LOSS - y))
             .collect()
-    }
+    };
+    let (series, bands) = lines(groups, &below, Stroke::Solid, true);
+    let gap = Panel {
+        title: "ln 10 − training loss, log (≤ 0 omitted)".into(),
+        x_label: "epochs".into(),
+        y_label: "ln 10 − loss".into(),
+        series,
+        bands,
+        log_y: true,
+        hlines: vec![(0.05, "left chance: 0.05 below ln 10".into())],
+        ..Default::default()
+    };
+    vec![error, loss, gap]
+}
 
-    fn error(&self, depth: usize) -> Panel {
-        Panel {
-            title: format!("{depth}-layer plain net: test error"),
-            x_label: "epochs".into(),
-            y_label: "top-1 error".into(),
-            series: self.series(
-                &|r| r.eval.iter().map(|e| (e.epoch, e.test_error)).collect(),
-                Stroke::Solid,
-                true,
-            ),
-            y_range: Some((0.0, 1.0)),
-            hlines: vec![(0.9, "chance".into())],
-            ..Default::default()
+fn gradients(depth: usize, groups: &[Group]) -> Panel {
+    let first = |r: &RunData| {
+        let p: Vec<(f64, f64)> = r
+            .train
+            .iter()
+            .map(|t| (t.epoch, t.grad_norm_first))
+            .collect();
+        running_median(&p, GRAD_WINDOW)
+    };
+    let last = |r: &RunData| {
+        let p: Vec<(f64, f64)> = r
+            .train
+            .iter()
+            .map(|t| (t.epoch, t.grad_norm_last))
+            .collect();
+        running_median(&p, GRAD_WINDOW)
+    };
+    let mut series = vec![];
+    for g in groups {
+        for r in &g.runs {
+            series.push(Series {
+                label: String::new(),
+                color: g.color,
+                points: r
+                    .train
+                    .iter()
+                    .map(|t| (t.epoch, t.grad_norm_first))
+                    .collect(),
+                stroke: Stroke::Faint,
+            });
         }
     }
-
-    fn loss(&self, depth: usize) -> Panel {
-        let smoothed = |r: &RunData| {
-            let points: Vec<(f64, f64)> =
-                r.train.iter().map(|t| (t.epoch, t.loss as f64)).collect();
-            smooth(&points, 20)
-        };
-        Panel {
-            title: format!("{depth}-layer: training loss (mean of 20 iterations)"),
-            x_label: "epochs".into(),
-            y_label: "cross-entropy".into(),
-            series: self.series(&smoothed, Stroke::Solid, true),
-            y_range: Some((0.0, 2.6)),
-            hlines: vec![(std::f64::consts::LN_10, "ln 10".into())],
-            ..Default::default()
-        }
-    }
-
-    fn gradients(&self, depth: usize) -> Panel {
-        let first = |r: &RunData| {
-            r.train
-                .iter()
-                .map(|t| (t.epoch, t.grad_norm_first))
-                .collect()
-        };
-        let last = |r: &RunData| {
-            r.train
-                .iter()
-                .map(|t| (t.epoch, t.grad_norm_last))
-                .collect()
-        };
-        let mut series = self.series(&first, Stroke::Solid, true);
-        series.extend(self.series(&last, Stroke::Dashed, false));
-        Panel {
-            title: format!("{depth}-layer: gradient L2 norm (solid: first conv, dashed: last fc)"),
-            x_label: "epochs".into(),
-            y_label: "||dL/dW||".into(),
-            series,
-            log_y: true,
-            ..Default::default()
-        }
+    let (solid, bands) = lines(groups, &first, Stroke::Solid, true);
+    let (dashed, _) = lines(groups, &last, Stroke::Dashed, false);
+    series.extend(solid);
+    series.extend(dashed.into_iter().map(|s| Series {
+        label: String::new(),
+        ..s
+    }));
+    Panel {
+        title: format!("{depth} layers: gradient norm, running median of {GRAD_WINDOW} (solid: first conv, dashed: last fc)"),
+        x_label: "epochs".into(),
+        y_label: "||dL/dW||".into(),
+        series,
+        bands,
+        log_y: true,
+        ..Default::default()
     }
 }
 
-/// Draws `depth-<D>.png/.svg` (test error and training loss against epochs, one curve per
-/// run, the layout of the paper's Figs. 2 and 3) and `depth-<D>-gradients.png`.
+/// Distinct values of `f` over the runs, joined: `0, 1, 2`.
+fn distinct(runs: &[&RunData], f: &dyn Fn(&RunData) -> String) -> String {
+    let mut v: Vec<String> = runs.iter().map(|r| f(r)).collect();
+    v.sort();
+    v.dedup();
+    v.join(", ")
+}
+
+/// What the figure was made from, in one line; and a warning when its runs (or the
+/// segments of one run) come from builds whose numerics may differ.
+fn footnote(depth: usize, groups: &[Group]) -> String {
+    let runs: Vec<&RunData> = groups.iter().flat_map(|g| &g.runs).collect();
+    let builds = |r: &RunData| -> Vec<String> {
+        match r.config.segments.as_slice() {
+            [] => vec![r.config.provenance.numerics()],
+            segs => segs.iter().map(|s| s.provenance.numerics()).collect(),
+        }
+    };
+    let mut all: Vec<String> = runs.iter().flat_map(|r| builds(r)).collect();
+    all.sort();
+    all.dedup();
+    if all.len() > 1 {
+        eprintln!(
+            "warning: the depth-{depth} figure's runs come from builds that may round differently: {}",
+            all.join("; ")
+        );
+    }
+    format!(
+        "Fashion-MNIST · {depth} layers · lr {} · batch {} · seeds {} · {} epochs · made by {}",
+        distinct(&runs, &|r| r.config.run.lr.to_string()),
+        distinct(&runs, &|r| r.config.run.batch_size.to_string()),
+        distinct(&runs, &|r| r.config.run.seed.to_string()),
+        distinct(&runs, &|r| r.config.run.epochs.to_string()),
+        all.join("; ")
+    )
+}
+
+/// Draws `depth-<D>.png/.svg` (test error, training loss and its distance below ln 10
+/// against epochs, one line and band per configuration over its seeds: the layout of the
+/// paper's Figs. 2 and 3) and `depth-<D>-gradients.png/.svg`.
 pub fn draw_depth(out: &Path, depth: usize) -> Result<Vec<PathBuf>> {
     let runs: Vec<RunData> = load_runs(out)?
         .0
@@ -128,20 +294,53 @@ pub fn draw_depth(out: &Path, depth: usize) -> Result<Vec<PathBuf>> {
     if runs.is_empty() {
         bail!("no runs of depth {depth} under {}", out.display());
     }
-    let mut inits: Vec<&str> = runs.iter().map(|r| r.config.run.init.as_str()).collect();
-    inits.sort_unstable();
-    inits.dedup();
-    let inits_distinct = inits.len() == runs.len();
-    let curves = Curves {
-        runs,
-        inits_distinct,
+    let groups = groups(runs);
+    let note = footnote(depth, &groups);
+    let curves = Figure {
+        panels: panels(depth, &groups),
+        footnote: note.clone(),
     };
-    let (error, loss) = (curves.error(depth), curves.loss(depth));
-    let png = out.join(format!("depth-{depth}.png"));
-    let svg = out.join(format!("depth-{depth}.svg"));
-    let grad_png = out.join(format!("depth-{depth}-gradients.png"));
-    figure::draw(&png, &[error.clone(), loss.clone()], (1400, 560))?;
-    figure::draw(&svg, &[error, loss], (1400, 560))?;
-    figure::draw(&grad_png, &[curves.gradients(depth)], (900, 560))?;
-    Ok(vec![png, svg, grad_png])
+    let grads = Figure {
+        panels: vec![gradients(depth, &groups)],
+        footnote: note,
+    };
+    let mut paths = vec![];
+    for ext in ["png", "svg"] {
+        let p = out.join(format!("depth-{depth}.{ext}"));
+        figure::draw(&p, &curves, (1950, 640))?;
+        let g = out.join(format!("depth-{depth}-gradients.{ext}"));
+        figure::draw(&g, &grads, (1100, 640))?;
+        paths.extend([p, g]);
+    }
+    Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_is_the_mean_and_range_over_curves_up_to_the_shortest() {
+        let a = vec![(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)];
+        let b = vec![(0.0, 3.0), (1.0, 1.0)];
+        let (mean, band) = spread(&[a.clone(), b]);
+        assert_eq!(mean, [(0.0, 2.0), (1.0, 2.0)]);
+        assert_eq!(band, [(0.0, 1.0, 3.0), (1.0, 1.0, 3.0)]);
+        let (mean, band) = spread(&[a.clone()]);
+        assert_eq!(mean, a);
+        assert!(band.is_empty(), "one seed has no band");
+    }
+
+    #[test]
+    fn smoothing_follows_its_window() {
+        let p: Vec<(f64, f64)> = [5.0, 1.0, 9.0, 2.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &y)| (i as f64, y))
+            .collect();
+        let m: Vec<f64> = running_median(&p, 3).into_iter().map(|q| q.1).collect();
+        assert_eq!(m, [5.0, 5.0, 5.0, 2.0]);
+        let t: Vec<f64> = trailing_mean(&p, 2).into_iter().map(|q| q.1).collect();
+        assert_eq!(t, [5.0, 3.0, 5.0, 5.5]);
+    }
 }

@@ -1,6 +1,7 @@
 //! Line charts with plotters, drawn with the committed DejaVu Sans (no system fonts).
 
 use anyhow::{anyhow, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -18,6 +19,9 @@ pub enum Stroke {
     Dashed,
     /// Circles, no line.
     Markers,
+    /// A thin, pale line behind the others (raw values under a smoothed curve); never in
+    /// the legend.
+    Faint,
 }
 
 /// One curve.
@@ -31,6 +35,25 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Line style.
     pub stroke: Stroke,
+}
+
+/// A shaded range around a curve (the spread over seeds): `(x, low, high)` points.
+#[derive(Clone, Debug)]
+pub struct Band {
+    /// Colour (drawn pale).
+    pub color: RGBColor,
+    /// `(x, low, high)`, in x order.
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+/// Panels side by side, with one legend for all of them and a footnote, both in a strip
+/// below the charts so that they never cover data.
+#[derive(Clone, Debug, Default)]
+pub struct Figure {
+    /// The charts, left to right.
+    pub panels: Vec<Panel>,
+    /// One line under the legend: what the figure was made from.
+    pub footnote: String,
 }
 
 /// One chart.
@@ -50,6 +73,8 @@ pub struct Panel {
     pub y_range: Option<(f64, f64)>,
     /// Horizontal reference lines: value and legend text.
     pub hlines: Vec<(f64, String)>,
+    /// Shaded ranges, drawn under the curves.
+    pub bands: Vec<Band>,
 }
 
 /// The k-th colour of a palette for runs that share an initializer.
@@ -75,27 +100,83 @@ pub fn color_for(init: &str, k: usize) -> RGBColor {
     }
 }
 
-/// Draws the panels side by side into `path` (`.png` or `.svg`).
-pub fn draw(path: &Path, panels: &[Panel], size: (u32, u32)) -> Result<()> {
+/// Draws the figure into `path` (`.png` or `.svg`).
+pub fn draw(path: &Path, figure: &Figure, size: (u32, u32)) -> Result<()> {
     REGISTER.call_once(|| {
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
     let is_svg = path.extension().is_some_and(|e| e == "svg");
     let result = if is_svg {
         let root = SVGBackend::new(path, size).into_drawing_area();
-        draw_on(&root, panels).and_then(|_| root.present().map_err(|e| anyhow!("{e}")))
+        draw_on(&root, figure).and_then(|_| root.present().map_err(|e| anyhow!("{e}")))
     } else {
         let root = BitMapBackend::new(path, size).into_drawing_area();
-        draw_on(&root, panels).and_then(|_| root.present().map_err(|e| anyhow!("{e}")))
+        draw_on(&root, figure).and_then(|_| root.present().map_err(|e| anyhow!("{e}")))
     };
     result.map_err(|e| anyhow!("drawing {}: {e}", path.display()))
 }
 
-fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, panels: &[Panel]) -> Result<()> {
-    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-    let areas = root.split_evenly((1, panels.len().max(1)));
-    for (area, panel) in areas.iter().zip(panels) {
+/// One legend entry: text, colour and how it is drawn (`None`: a reference line).
+type Entry = (String, RGBColor, Option<Stroke>);
+
+/// Every labelled series and reference line of the figure, once each, in order.
+fn legend_entries(figure: &Figure) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = vec![];
+    for p in &figure.panels {
+        let series = p
+            .series
+            .iter()
+            .filter(|s| !s.label.is_empty() && s.stroke != Stroke::Faint)
+            .map(|s| (s.label.clone(), s.color, Some(s.stroke)));
+        let lines = p
+            .hlines
+            .iter()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(_, l)| (l.clone(), REFERENCE, None));
+        for e in series.chain(lines) {
+            if !entries.iter().any(|x| x.0 == e.0) {
+                entries.push(e);
+            }
+        }
+    }
+    entries
+}
+
+/// Reference lines (chance, ln 10): dark grey, dashed, drawn over the curves.
+const REFERENCE: RGBColor = RGBColor(60, 60, 60);
+
+/// Height of one legend or footnote row, pixels.
+const ROW: u32 = 26;
+
+fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, figure: &Figure) -> Result<()> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+    root.fill(&WHITE).map_err(err)?;
+    let entries = legend_entries(figure);
+    let (w, h) = root.dim_in_pixel();
+    let per_row = ((w.saturating_sub(40)) / 300).max(1) as usize;
+    let rows = entries.len().div_ceil(per_row) as u32 + u32::from(!figure.footnote.is_empty());
+    let (charts, strip) = root.split_vertically(h.saturating_sub(rows * ROW + 12));
+    let areas = charts.split_evenly((1, figure.panels.len().max(1)));
+    for (area, panel) in areas.iter().zip(&figure.panels) {
         draw_panel(area, panel)?;
+    }
+    let font = ("sans-serif", 16).into_font().color(&BLACK);
+    for (k, (label, color, stroke)) in entries.iter().enumerate() {
+        let (x, y) = (
+            20 + (k % per_row) as i32 * 300,
+            6 + (k / per_row) as i32 * ROW as i32 + ROW as i32 / 2,
+        );
+        draw_mark(&strip, *stroke, *color, (x, y))?;
+        strip
+            .draw(&Text::new(label.clone(), (x + 28, y - 9), font.clone()))
+            .map_err(err)?;
+    }
+    if !figure.footnote.is_empty() {
+        let y = 6 + (rows - 1) as i32 * ROW as i32 + 4;
+        let small = ("sans-serif", 14).into_font().color(&RGBColor(80, 80, 80));
+        strip
+            .draw(&Text::new(figure.footnote.clone(), (20, y), small))
+            .map_err(err)?;
     }
     Ok(())
 }
@@ -164,14 +245,48 @@ fn ranges(panel: &Panel) -> ((f64, f64), (f64, f64)) {
     ((x0, x1), (y0, y1))
 }
 
+/// What is drawn under a panel's curves: the bands, then the faint raw values.
+fn draw_under<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    panel: &Panel,
+) -> Result<()> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+    for b in &panel.bands {
+        let mut outline: Vec<(f64, f64)> = vec![];
+        for &(x, lo, _) in &b.points {
+            outline.extend(transform(panel, lo).map(|y| (x, y)));
+        }
+        for &(x, _, hi) in b.points.iter().rev() {
+            outline.extend(transform(panel, hi).map(|y| (x, y)));
+        }
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                outline,
+                b.color.mix(0.18).filled(),
+            )))
+            .map_err(err)?;
+    }
+    for s in panel.series.iter().filter(|s| s.stroke == Stroke::Faint) {
+        let data: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter_map(|&(x, y)| Some((x, transform(panel, y)?)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(data, s.color.mix(0.15).stroke_width(1)))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Result<()> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
     let ((x0, x1), (y0, y1)) = ranges(panel);
     let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
+        .caption(&panel.title, ("sans-serif", 21))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(78)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
     let log_y = panel.log_y;
@@ -187,26 +302,12 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
             }
         })
         .x_label_formatter(&|v| tick(*v))
-        .label_style(("sans-serif", 13))
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 17))
         .draw()
         .map_err(err)?;
-    for (y, label) in &panel.hlines {
-        if let Some(ty) = transform(panel, *y) {
-            let s = chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(x0, ty), (x1, ty)],
-                    6,
-                    4,
-                    BLACK.mix(0.5).stroke_width(1),
-                ))
-                .map_err(err)?;
-            if !label.is_empty() {
-                s.label(label.clone())
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.5)));
-            }
-        }
-    }
-    for s in &panel.series {
+    draw_under(&mut chart, panel)?;
+    for s in panel.series.iter().filter(|s| s.stroke != Stroke::Faint) {
         let data: Vec<(f64, f64)> = s
             .points
             .iter()
@@ -214,49 +315,54 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
             .collect();
         let color = s.color;
         let style = color.stroke_width(2);
-        let drawn = match s.stroke {
+        match s.stroke {
             Stroke::Solid => chart
                 .draw_series(LineSeries::new(data, style))
                 .map_err(err)?,
             Stroke::Dashed => chart
                 .draw_series(DashedLineSeries::new(data, 8, 5, style))
                 .map_err(err)?,
-            Stroke::Markers => chart
+            Stroke::Markers | Stroke::Faint => chart
                 .draw_series(data.into_iter().map(|p| Circle::new(p, 3, color.filled())))
                 .map_err(err)?,
         };
-        if !s.label.is_empty() {
-            let stroke = s.stroke;
-            drawn
-                .label(s.label.clone())
-                .legend(move |(x, y)| legend_mark::<DB>(stroke, color, x, y));
+    }
+    for (y, _) in &panel.hlines {
+        if let Some(ty) = transform(panel, *y) {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(x0, ty), (x1, ty)],
+                    8,
+                    5,
+                    REFERENCE.stroke_width(2),
+                ))
+                .map_err(err)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 13))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(err)?;
     Ok(())
 }
 
-/// A series' mark in the legend, at `(x, y)`.
-fn legend_mark<DB: DrawingBackend>(
-    stroke: Stroke,
+/// A legend mark at `(x, y)`: a line, a dashed line (`None`: a reference line, dashed),
+/// or a dot.
+fn draw_mark<DB: DrawingBackend>(
+    strip: &DrawingArea<DB, Shift>,
+    stroke: Option<Stroke>,
     color: RGBColor,
-    x: i32,
-    y: i32,
-) -> DynElement<'static, DB, (i32, i32)> {
+    (x, y): (i32, i32),
+) -> Result<()> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+    let segment =
+        |a: i32, b: i32| PathElement::new(vec![(x + a, y), (x + b, y)], color.stroke_width(3));
     match stroke {
-        Stroke::Solid => {
-            PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)).into_dyn()
+        Some(Stroke::Solid) | Some(Stroke::Faint) => strip.draw(&segment(0, 24)).map_err(err),
+        Some(Stroke::Dashed) | None => {
+            for a in [0, 10, 20] {
+                strip.draw(&segment(a, a + 6)).map_err(err)?;
+            }
+            Ok(())
         }
-        Stroke::Dashed => {
-            PathElement::new(vec![(x, y), (x + 7, y)], color.stroke_width(2)).into_dyn()
-        }
-        Stroke::Markers => Circle::new((x + 9, y), 3, color.filled()).into_dyn(),
+        Some(Stroke::Markers) => strip
+            .draw(&Circle::new((x + 12, y), 4, color.filled()))
+            .map_err(err),
     }
 }

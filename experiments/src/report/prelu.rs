@@ -152,7 +152,14 @@ fn slope_figures(out: &Path, runs: &[RunData]) -> Result<Vec<PathBuf>> {
             );
         }
         let png = out.join(format!("slopes-{}.png", r.config.run.name));
-        figure::draw(&png, &[slope_panel(&pair)], (900, 520))?;
+        figure::draw(
+            &png,
+            &figure::Figure {
+                panels: vec![slope_panel(&pair)],
+                footnote: String::new(),
+            },
+            (900, 560),
+        )?;
         written.push(png);
     }
     Ok(written)

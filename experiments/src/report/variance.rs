@@ -135,7 +135,11 @@ pub fn write(dir: &Path, depth: usize, all: &[Vec<LayerStats>]) -> Result<(PathB
     }
     w.flush()?;
     let png = dir.join(format!("analyze-d{depth}.png"));
-    figure::draw(&png, &panels(depth, all), (1400, 560))?;
+    let fig = figure::Figure {
+        panels: panels(depth, all).to_vec(),
+        footnote: String::new(),
+    };
+    figure::draw(&png, &fig, (1400, 600))?;
     Ok((csv_path, png))
 }
 

@@ -141,6 +141,9 @@ impl Provenance {
     /// with different numerics may round differently (a run still continues: provenance
     /// is recorded, never compared).
     pub fn numerics(&self) -> String {
+        if self.commit.is_empty() {
+            return "a build that did not record itself".into();
+        }
         format!("{} ({})", short(&self.commit), self.simd)
     }
 }
