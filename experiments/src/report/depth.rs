@@ -70,9 +70,12 @@ fn groups(runs: Vec<RunData>) -> Vec<Group> {
         .collect()
 }
 
+/// A curve's `(x, y)` points.
+type Curve = Vec<(f64, f64)>;
+
 /// The mean over curves that share their x values (up to the shortest), and the min-max
 /// band (empty for one curve).
-fn spread(curves: &[Vec<(f64, f64)>]) -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+fn spread(curves: &[Curve]) -> (Curve, Vec<(f64, f64, f64)>) {
     let n = curves.iter().map(Vec::len).min().unwrap_or(0);
     let (mut mean, mut band) = (vec![], vec![]);
     for i in 0..n {
