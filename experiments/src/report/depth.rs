@@ -329,7 +329,7 @@ mod tests {
         let (mean, band) = spread(&[a.clone(), b]);
         assert_eq!(mean, [(0.0, 2.0), (1.0, 2.0)]);
         assert_eq!(band, [(0.0, 1.0, 3.0), (1.0, 1.0, 3.0)]);
-        let (mean, band) = spread(&[a.clone()]);
+        let (mean, band) = spread(std::slice::from_ref(&a));
         assert_eq!(mean, a);
         assert!(band.is_empty(), "one seed has no band");
     }
