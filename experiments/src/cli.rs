@@ -34,6 +34,9 @@ pub enum Command {
     /// The paper's protocol over seeds: 22 layers for 6 epochs and 30 for 10, Xavier and
     /// MSRA, then the figures and the claims report (resumable).
     Reproduce(ReproduceArgs),
+    /// Print the grid's runs as numbered tasks (index, name, the command that trains it
+    /// alone), for `--task` and Slurm job arrays; trains nothing.
+    Plan(TrainArgs),
     /// Record a run's first steps with its initial weights and batches, for a replay in
     /// another framework (bench/lockstep.py).
     Lockstep(LockstepArgs),
@@ -147,6 +150,49 @@ pub struct TrainArgs {
     /// Also checkpoint every this many iterations (0: only at the end of each epoch).
     #[arg(long, default_value_t = 0)]
     pub checkpoint_every: usize,
+    /// Train only the grid's run number N (as `experiments plan` numbers them, from 0);
+    /// `--task` alone reads N from SLURM_ARRAY_TASK_ID (a Slurm job array).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "slurm")]
+    pub task: Option<Task>,
+}
+
+/// Which run of the grid `--task` selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// This index.
+    Index(usize),
+    /// The index in `SLURM_ARRAY_TASK_ID`.
+    FromSlurm,
+}
+
+impl std::str::FromStr for Task {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "slurm" => Ok(Task::FromSlurm),
+            n => n
+                .parse()
+                .map(Task::Index)
+                .map_err(|_| format!("expected a run number (0, 1, ...), got `{n}`")),
+        }
+    }
+}
+
+impl Task {
+    /// The index, reading `SLURM_ARRAY_TASK_ID` where asked.
+    pub fn index(self) -> anyhow::Result<usize> {
+        match self {
+            Task::Index(i) => Ok(i),
+            Task::FromSlurm => {
+                let v = std::env::var("SLURM_ARRAY_TASK_ID").map_err(|_| {
+                    anyhow::anyhow!("--task without a number reads SLURM_ARRAY_TASK_ID, which is not set (give --task N outside a Slurm job array)")
+                })?;
+                v.trim().parse().map_err(|_| {
+                    anyhow::anyhow!("SLURM_ARRAY_TASK_ID: expected a run number, got `{v}`")
+                })
+            }
+        }
+    }
 }
 
 impl NetArgs {
@@ -179,9 +225,20 @@ impl TrainArgs {
         }
     }
 
-    /// The grid's runs, every flag validated.
+    /// The grid's runs, every flag validated (only the `--task`'s one, if given).
     pub fn runs(&self) -> anyhow::Result<Vec<RunSpec>> {
-        spec::expand(&self.grid())
+        let mut runs = spec::expand(&self.grid())?;
+        if let Some(task) = self.task {
+            let i = task.index()?;
+            anyhow::ensure!(
+                i < runs.len(),
+                "--task {i}: the grid has {} runs, numbered 0 to {} (see `experiments plan`)",
+                runs.len(),
+                runs.len() - 1
+            );
+            runs = vec![runs.swap_remove(i)];
+        }
+        Ok(runs)
     }
 }
 

@@ -20,7 +20,7 @@ use cli::{Cli, Command};
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let threads = match &cli.command {
-        Some(Command::Train(a)) => a.net.threads,
+        Some(Command::Train(a)) | Some(Command::Plan(a)) => a.net.threads,
         Some(Command::Analyze(a)) => a.net.threads,
         Some(Command::Plot(_)) | Some(Command::Export(_)) => 0,
         Some(Command::Bench(a)) => a.threads,
@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Bench(a)) => cmd::bench::run(a),
         Some(Command::Lockstep(a)) => cmd::lockstep::run(a),
         Some(Command::Reproduce(a)) => cmd::reproduce::run(a),
+        Some(Command::Plan(a)) => cmd::plan::run(a),
         None => cmd::train::run(cli.train),
     }
 }

@@ -3,11 +3,16 @@
 //! The file holds one F32 tensor per parameter, named as in the net
 //! (`stage1.conv1.weight` [c_out, c_in, k, k], `stage1.conv1.bias` [c_out],
 //! `fc1.weight` [out, in] (applied as `x·Wᵀ + b`), `stage1.conv1.act.slope` for PReLU),
-//! and metadata: `format` (`delve-weights`), `iteration`, `complete` and `run` (the run's
-//! configuration, JSON). In Python: `safetensors.numpy.load_file(path)`.
+//! and metadata: `format` (`delve-weights`), `iteration`, `complete`, `run` (the run's
+//! configuration, JSON), and the input the net expects: `input` (`[N, 1, 28, 28]`),
+//! `normalisation_mean` and `normalisation_std` (pixels are scaled to [0, 1], then
+//! `(x - mean) / std`). In Python: `safetensors.numpy.load_file(path)` (README shows a
+//! forward pass in numpy). The header's keys are written in sorted order, so the same
+//! weights give the same bytes.
 
 use crate::cli::ExportArgs;
 use crate::store::checkpoint::{self, f32_bytes, Bytes, Checkpoint};
+use crate::store::records::{read_json, Config};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::path::Path;
@@ -70,17 +75,23 @@ pub fn run(args: ExportArgs) -> Result<()> {
         .iter()
         .map(|(name, t)| (name.clone(), f32_bytes(t)))
         .collect();
+    let config: Config = read_json(&args.run.join("config.json"))?;
+    let (mean, std) = config.normalisation;
     let meta: HashMap<String, String> = [
         ("format", FORMAT.to_string()),
         ("iteration", ck.iteration.to_string()),
         ("complete", complete.to_string()),
         ("run", serde_json::to_string(&ck.run)?),
+        ("input", "[N, 1, 28, 28]".to_string()),
+        ("normalisation_mean", mean.to_string()),
+        ("normalisation_std", std.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let bytes = safetensors::serialize(tensors.iter().map(|(n, w)| (n.as_str(), w)), Some(meta))
         .context("serialising the weights")?;
+    let bytes = sorted_header(&bytes)?;
     let out = args
         .output
         .unwrap_or_else(|| args.run.join("weights.safetensors"));
@@ -94,4 +105,21 @@ pub fn run(args: ExportArgs) -> Result<()> {
         ck.params.iter().map(|(_, t)| t.len()).sum::<usize>()
     );
     Ok(())
+}
+
+/// The safetensors file with its JSON header rewritten with sorted keys (the crate writes
+/// the metadata map in a random order), padded with spaces to 8 bytes as the format asks.
+/// The tensors' offsets are relative to the data, so they stay valid.
+fn sorted_header(bytes: &[u8]) -> Result<Vec<u8>> {
+    let n = u64::from_le_bytes(bytes[..8].try_into()?) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n])?;
+    // serde_json's map is a BTreeMap: keys come out sorted.
+    let mut text = serde_json::to_vec(&header)?;
+    while text.len() % 8 != 0 {
+        text.push(b' ');
+    }
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }

@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod bench;
 pub mod export;
 pub mod lockstep;
+pub mod plan;
 pub mod plot;
 pub mod reproduce;
 pub mod train;

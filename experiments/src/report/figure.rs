@@ -100,19 +100,26 @@ pub fn color_for(init: &str, k: usize) -> RGBColor {
     }
 }
 
-/// Draws the figure into `path` (`.png` or `.svg`).
+/// Draws the figure into `path` (`.png` or `.svg`), atomically: it is drawn into a
+/// temporary file beside it and renamed, so that processes drawing the same figure (tasks
+/// of one grid) never leave a mixed file.
 pub fn draw(path: &Path, figure: &Figure, size: (u32, u32)) -> Result<()> {
     REGISTER.call_once(|| {
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
-    let is_svg = path.extension().is_some_and(|e| e == "svg");
-    let result = if is_svg {
-        let root = SVGBackend::new(path, size).into_drawing_area();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("png");
+    let tmp = path.with_extension(format!("tmp-{}.{ext}", std::process::id()));
+    let result = if ext == "svg" {
+        let root = SVGBackend::new(&tmp, size).into_drawing_area();
         draw_on(&root, figure).and_then(|_| root.present().map_err(|e| anyhow!("{e}")))
     } else {
-        let root = BitMapBackend::new(path, size).into_drawing_area();
+        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
         draw_on(&root, figure).and_then(|_| root.present().map_err(|e| anyhow!("{e}")))
     };
+    let result = result.and_then(|_| std::fs::rename(&tmp, path).map_err(|e| anyhow!("{e}")));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
     result.map_err(|e| anyhow!("drawing {}: {e}", path.display()))
 }
 
