@@ -23,17 +23,30 @@ static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// The grid stopped at a signal after saving a checkpoint (the binary exits with
 /// [`Interrupted::exit_code`]: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP).
 #[derive(Debug, thiserror::Error)]
-#[error("interrupted: {run} saved at iteration {iteration}; continue with --resume")]
+#[error("{}", self.describe())]
 pub struct Interrupted {
-    /// The run that was training.
+    /// The run that was training, or the next one to train.
     pub run: String,
-    /// Its last completed step, now in its checkpoint.
-    pub iteration: usize,
+    /// Its last completed step, now in its checkpoint (`None`: the run had not started).
+    pub iteration: Option<usize>,
     /// The signal that stopped it.
     pub signal: i32,
 }
 
 impl Interrupted {
+    fn describe(&self) -> String {
+        match self.iteration {
+            Some(it) => format!(
+                "interrupted: {} saved at iteration {it}; continue with --resume",
+                self.run
+            ),
+            None => format!(
+                "interrupted before {} started; continue with --resume",
+                self.run
+            ),
+        }
+    }
+
     /// The shell's code for a process ended by the signal: 128 + its number.
     pub fn exit_code(&self) -> i32 {
         128 + self.signal
@@ -91,6 +104,16 @@ pub fn train(runs: &[RunSpec], data: &Dataset, opts: &Options) -> Result<()> {
     catch_signals()?;
     for (r, plan) in runs.iter().zip(plans) {
         let Some((plan, _lock)) = plan else { continue };
+        // A signal that came while the last run finished stops the grid before the next.
+        let signal = SIGNAL.load(Ordering::SeqCst);
+        if signal != 0 {
+            return Err(Interrupted {
+                run: r.name.clone(),
+                iteration: None,
+                signal,
+            }
+            .into());
+        }
         let dir = runs_dir.join(&r.name);
         let trainer = match plan {
             Plan::Skip => {
@@ -115,7 +138,7 @@ pub fn train(runs: &[RunSpec], data: &Dataset, opts: &Options) -> Result<()> {
                 let signal = SIGNAL.load(Ordering::SeqCst);
                 return Err(Interrupted {
                     run,
-                    iteration,
+                    iteration: Some(iteration),
                     signal,
                 }
                 .into());

@@ -22,8 +22,14 @@ pub fn eval_subset(n_test: usize, size: usize) -> Vec<usize> {
     idx
 }
 
-/// Mean loss and top-1 error of `net` on the test images `subset`.
+/// Mean loss and top-1 error of `net` on the test images `subset`. With
+/// `DELVE_TEST_SLOW_EVAL` set (tests only), prints `evaluation: started` and pauses 1.5 s
+/// first, so a test can signal the process during an evaluation.
 pub fn evaluate(net: &Sequential, data: &Dataset, subset: &[usize]) -> (f64, f64) {
+    if std::env::var_os("DELVE_TEST_SLOW_EVAL").is_some() {
+        eprintln!("evaluation: started");
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+    }
     let (mut loss, mut wrong) = (0.0f64, 0usize);
     for chunk in subset.chunks(EVAL_BATCH) {
         let (x, labels) = data.batch(&data.test, chunk);

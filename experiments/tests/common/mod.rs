@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests (each test crate uses some of them).
 #![allow(dead_code)]
 
+pub mod resumable;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
