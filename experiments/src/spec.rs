@@ -271,7 +271,8 @@ pub fn validate_net(net: &NetGrid) -> Result<(Vec<usize>, Vec<String>, [usize; 3
         inits.push(
             init::by_name(i)
                 .with_context(|| "--init".to_string())?
-                .spec(),
+                .spec()
+                .to_string(),
         );
     }
     Ok((net.depth.clone(), inits, widths))

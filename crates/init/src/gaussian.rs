@@ -1,7 +1,6 @@
 //! `gaussian`: the fixed-std "traditional" initialization (AlexNet's 0.01).
 
-use crate::scaled::spec_with;
-use crate::{Dist, Fans, Initializer, Mode, Options, Result};
+use crate::{Dist, Fans, Initializer, Options, Result};
 
 /// Help line for the registry.
 pub const HELP: &str = "fixed std: normal(0, std), std = 0.01; fails beyond ~8 conv layers (He et al. §2.2) [std, dist]";
@@ -21,19 +20,6 @@ pub fn build(opts: &mut Options) -> Result<Box<dyn Initializer>> {
 }
 
 impl Initializer for Gaussian {
-    fn spec(&self) -> String {
-        let std = if self.std == 0.01 {
-            vec![]
-        } else {
-            vec![format!("std={}", self.std)]
-        };
-        spec_with(
-            "gaussian",
-            (Mode::FanIn, Mode::FanIn),
-            (self.dist, Dist::Normal),
-            &std,
-        )
-    }
     fn variance(&self, _fans: Fans) -> f64 {
         self.std * self.std
     }

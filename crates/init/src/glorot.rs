@@ -9,7 +9,6 @@ pub const HELP: &str = "Glorot & Bengio: Var = 2/(fan_in+fan_out), uniform [mode
 /// `Var[w] = 2/(n_in + n_out)`, uniform by default (`dist=normal` for the normal form).
 pub fn build(opts: &mut Options) -> Result<Box<dyn Initializer>> {
     Ok(Box::new(Scaled::from_options(
-        "glorot",
         1.0,
         (Mode::FanAvg, Dist::Uniform),
         opts,

@@ -10,7 +10,6 @@ pub const HELP: &str = "LeCun: Var = 1/fan_in, normal [mode, dist]";
 /// own rendering of Xavier in Figs. 2 and 3.
 pub fn build(opts: &mut Options) -> Result<Box<dyn Initializer>> {
     Ok(Box::new(Scaled::from_options(
-        "lecun",
         1.0,
         (Mode::FanIn, Dist::Normal),
         opts,

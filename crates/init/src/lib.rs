@@ -37,18 +37,16 @@ pub use sample::{draw, Dist};
 use ndarray::ArrayD;
 use rand::RngCore;
 
-/// A weight initializer: a variance rule and a way to draw weights with it.
+/// A weight initializer: a variance rule and a way to draw weights with it. Its name and
+/// options (its canonical spec) are the registry's business: see [`Init::spec`].
 pub trait Initializer: Send + Sync + std::fmt::Debug {
-    /// The name with its options, in the form [`by_name`] parses (`msra:mode=fan_out`).
-    fn spec(&self) -> String;
-
     /// The analytic `Var[w]` for a layer with these fans.
     fn variance(&self, fans: Fans) -> f64;
 
-    /// The rule in the paper's notation, for figure legends: `msra: ½·n·Var[w] = 1
-    /// (eq. 10)`. The default is the spec alone.
-    fn rule(&self) -> String {
-        self.spec()
+    /// The rule in the paper's notation, for figure legends (`½·n·Var[w] = 1 (eq. 10)`);
+    /// `None` to show the spec alone.
+    fn formula(&self) -> Option<String> {
+        None
     }
 
     /// The distribution weights are drawn from.
@@ -112,9 +110,45 @@ pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|e| e.name).collect()
 }
 
+/// A built initializer with its canonical spec, derived from the options it read.
+#[derive(Debug)]
+pub struct Init {
+    spec: String,
+    inner: Box<dyn Initializer>,
+}
+
+impl Init {
+    /// `name[:key=value]...` with only the options that differ from their defaults, in
+    /// the form [`by_name`] parses: `msra:mode=fan_out`.
+    pub fn spec(&self) -> &str {
+        &self.spec
+    }
+
+    /// The spec and the rule, for legends: `msra: ½·n·Var[w] = 1 (eq. 10)`.
+    pub fn rule(&self) -> String {
+        match self.inner.formula() {
+            Some(f) => format!("{}: {f}", self.spec),
+            None => self.spec.clone(),
+        }
+    }
+}
+
+impl std::ops::Deref for Init {
+    type Target = dyn Initializer;
+    fn deref(&self) -> &Self::Target {
+        self.inner.as_ref()
+    }
+}
+
+impl AsRef<dyn Initializer> for Init {
+    fn as_ref(&self) -> &(dyn Initializer + 'static) {
+        self.inner.as_ref()
+    }
+}
+
 /// Parses `name[:key=value]...` and builds the initializer. Unknown names and options are
 /// errors that list what exists.
-pub fn by_name(spec: &str) -> Result<Box<dyn Initializer>> {
+pub fn by_name(spec: &str) -> Result<Init> {
     let mut opts = Options::parse(spec)?;
     let entry = REGISTRY
         .iter()
@@ -123,15 +157,11 @@ pub fn by_name(spec: &str) -> Result<Box<dyn Initializer>> {
             name: opts.name().to_string(),
             known: names().join(", "),
         })?;
-    let init = (entry.build)(&mut opts)?;
+    let inner = (entry.build)(&mut opts)?;
+    let spec = opts.spec();
     opts.finish()?;
-    Ok(init)
+    Ok(Init { spec, inner })
 }
 
 #[cfg(test)]
 mod tests;
-
-/// The README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

@@ -1,7 +1,6 @@
 //! `msra`: He et al. (2015), the rectifier-aware initialization (eq. 10, 14, 15).
 
-use crate::scaled::spec_with;
-use crate::{Dist, Fans, InitError, Initializer, Mode, Options, Result};
+use crate::{Dist, Fans, Initializer, Mode, Options, Result};
 
 /// Help line for the registry.
 pub const HELP: &str = "He et al.: Var = 2/((1+a^2) n), normal, n = fan_in (eq. 10) or fan_out (eq. 14), a = 0, a number or auto (eq. 15) [mode, dist, a]";
@@ -28,38 +27,27 @@ pub struct Msra {
 pub fn build(opts: &mut Options) -> Result<Box<dyn Initializer>> {
     let mode = opts.mode(Mode::FanIn)?;
     let dist = opts.dist(Dist::Normal)?;
-    let slope = match opts.take("a") {
-        None => Slope::Fixed(0.0),
-        Some(v) if v == "auto" => Slope::FromLayer,
-        Some(v) => match v.parse::<f64>() {
-            Ok(a) if a.is_finite() => Slope::Fixed(a),
-            _ => {
-                return Err(InitError::BadValue {
-                    init: "msra".into(),
-                    key: "a".into(),
-                    value: v,
-                    reason: "expected a number or `auto`".into(),
-                })
-            }
+    let slope = opts.value(
+        "a",
+        Slope::Fixed(0.0),
+        |v| match v {
+            "auto" => Some(Slope::FromLayer),
+            v => v
+                .parse()
+                .ok()
+                .filter(|a: &f64| a.is_finite())
+                .map(Slope::Fixed),
         },
-    };
+        |s| match s {
+            Slope::Fixed(a) => a.to_string(),
+            Slope::FromLayer => "auto".into(),
+        },
+        "expected a number or `auto`",
+    )?;
     Ok(Box::new(Msra { mode, dist, slope }))
 }
 
 impl Initializer for Msra {
-    fn spec(&self) -> String {
-        let a = match self.slope {
-            Slope::Fixed(0.0) => vec![],
-            Slope::Fixed(a) => vec![format!("a={a}")],
-            Slope::FromLayer => vec!["a=auto".to_string()],
-        };
-        spec_with(
-            "msra",
-            (self.mode, Mode::FanIn),
-            (self.dist, Dist::Normal),
-            &a,
-        )
-    }
     fn variance(&self, fans: Fans) -> f64 {
         let a = match self.slope {
             Slope::Fixed(a) => a,
@@ -70,12 +58,12 @@ impl Initializer for Msra {
     fn dist(&self) -> Dist {
         self.dist
     }
-    fn rule(&self) -> String {
+    fn formula(&self) -> Option<String> {
         let n = self.mode.symbol();
         let eq = if self.mode == Mode::FanOut { 14 } else { 10 };
-        match self.slope {
-            Slope::Fixed(0.0) => format!("{}: ½·{n}·Var[w] = 1 (eq. {eq})", self.spec()),
-            _ => format!("{}: ½(1+a²)·{n}·Var[w] = 1 (eq. 15)", self.spec()),
-        }
+        Some(match self.slope {
+            Slope::Fixed(0.0) => format!("½·{n}·Var[w] = 1 (eq. {eq})"),
+            _ => format!("½(1+a²)·{n}·Var[w] = 1 (eq. 15)"),
+        })
     }
 }

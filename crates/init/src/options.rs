@@ -9,6 +9,9 @@ pub struct Options {
     name: String,
     pairs: Vec<(String, String)>,
     accepted: Vec<&'static str>,
+    /// Every option a builder read, in order: its key and its canonical value where it
+    /// differs from the default.
+    canonical: Vec<(&'static str, Option<String>)>,
 }
 
 impl Options {
@@ -37,6 +40,7 @@ impl Options {
             name,
             pairs,
             accepted: vec![],
+            canonical: vec![],
         })
     }
 
@@ -46,10 +50,45 @@ impl Options {
     }
 
     /// Takes the raw value of `key`, if given, and records `key` as accepted.
-    pub fn take(&mut self, key: &'static str) -> Option<String> {
+    fn take(&mut self, key: &'static str) -> Option<String> {
         self.accepted.push(key);
         let i = self.pairs.iter().position(|(k, _)| k == key)?;
         Some(self.pairs.remove(i).1)
+    }
+
+    /// Takes `key` as a value of any type: `parse` reads it (`None`: refused, with
+    /// `expected` in the message), `show` writes it back in canonical form, and the value
+    /// is recorded for [`Options::spec`] unless it equals `default`. Every typed getter
+    /// below is this one; an initializer with an option of its own type calls it directly.
+    pub fn value<T: PartialEq>(
+        &mut self,
+        key: &'static str,
+        default: T,
+        parse: impl Fn(&str) -> Option<T>,
+        show: impl Fn(&T) -> String,
+        expected: &str,
+    ) -> Result<T> {
+        let v = match self.take(key) {
+            None => None,
+            Some(raw) => Some(parse(&raw).ok_or_else(|| self.bad(key, &raw, expected))?),
+        };
+        let v = v.filter(|v| *v != default);
+        self.canonical.push((key, v.as_ref().map(&show)));
+        Ok(v.unwrap_or(default))
+    }
+
+    /// The canonical spec of what was read: the name, then `:key=value` for each option
+    /// that differs from its default, in the order the builder read them. The registry
+    /// records this, never a string an initializer writes itself, so `--init
+    /// geomean:dist=uniform` and `geomean` can never be confused.
+    pub fn spec(&self) -> String {
+        let mut s = self.name.clone();
+        for (k, v) in &self.canonical {
+            if let Some(v) = v {
+                s += &format!(":{k}={v}");
+            }
+        }
+        s
     }
 
     fn bad(&self, key: &str, value: &str, reason: &str) -> InitError {
@@ -63,43 +102,57 @@ impl Options {
 
     /// Takes a finite number, or `default` when absent.
     pub fn f64(&mut self, key: &'static str, default: f64) -> Result<f64> {
-        match self.take(key) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| self.bad(key, &v, "expected a finite number")),
-        }
+        let finite = |v: &str| v.parse::<f64>().ok().filter(|x| x.is_finite());
+        self.value(
+            key,
+            default,
+            finite,
+            f64::to_string,
+            "expected a finite number",
+        )
     }
 
     /// Takes a strictly positive number, or `default` when absent.
     pub fn positive(&mut self, key: &'static str, default: f64) -> Result<f64> {
-        let x = self.f64(key, default)?;
-        if x > 0.0 {
-            Ok(x)
-        } else {
-            Err(self.bad(key, &x.to_string(), "must be positive"))
-        }
+        let positive = |v: &str| v.parse::<f64>().ok().filter(|x| x.is_finite() && *x > 0.0);
+        self.value(
+            key,
+            default,
+            positive,
+            f64::to_string,
+            "must be a positive number",
+        )
+    }
+
+    /// Takes a whole number of at least 1, or `default` when absent.
+    pub fn count(&mut self, key: &'static str, default: usize) -> Result<usize> {
+        let count = |v: &str| v.parse::<usize>().ok().filter(|&n| n >= 1);
+        self.value(
+            key,
+            default,
+            count,
+            usize::to_string,
+            "expected a whole number >= 1",
+        )
     }
 
     /// Takes `mode=fan_in|fan_out|fan_avg`, or `default`.
     pub fn mode(&mut self, default: Mode) -> Result<Mode> {
-        match self.take("mode") {
-            None => Ok(default),
-            Some(v) => Mode::parse(&v)
-                .ok_or_else(|| self.bad("mode", &v, "expected fan_in, fan_out or fan_avg")),
-        }
+        let show = |m: &Mode| m.as_str().to_string();
+        self.value(
+            "mode",
+            default,
+            Mode::parse,
+            show,
+            "expected fan_in, fan_out or fan_avg",
+        )
     }
 
     /// Takes `dist=normal|uniform|truncated_normal`, or `default`.
     pub fn dist(&mut self, default: Dist) -> Result<Dist> {
-        match self.take("dist") {
-            None => Ok(default),
-            Some(v) => Dist::parse(&v).ok_or_else(|| {
-                self.bad("dist", &v, "expected normal, uniform or truncated_normal")
-            }),
-        }
+        let show = |d: &Dist| d.as_str().to_string();
+        let expected = "expected normal, uniform or truncated_normal";
+        self.value("dist", default, Dist::parse, show, expected)
     }
 
     /// Refuses any option that no builder took.

@@ -24,13 +24,6 @@ pub fn build(opts: &mut Options) -> Result<Box<dyn Initializer>> {
 }
 
 impl Initializer for Orthogonal {
-    fn spec(&self) -> String {
-        if self.gain == 1.0 {
-            "orthogonal".into()
-        } else {
-            format!("orthogonal:gain={}", self.gain)
-        }
-    }
     fn variance(&self, fans: Fans) -> f64 {
         let rows = fans.fan_out / fans.receptive;
         self.gain * self.gain / rows.max(fans.fan_in) as f64

@@ -10,7 +10,6 @@ pub const HELP: &str = "Caffe's xavier: Var = 1/n, uniform(±sqrt(3/n)), n = fan
 /// "Comparison with Xavier"), which halves the signal's variance at every ReLU.
 pub fn build(opts: &mut Options) -> Result<Box<dyn Initializer>> {
     Ok(Box::new(Scaled::from_options(
-        "xavier",
         1.0,
         (Mode::FanIn, Dist::Uniform),
         opts,

@@ -95,7 +95,7 @@ pub fn measure(
         let a = layers.get(i + 1).and_then(|l| l.rectifier_slope());
         gains.push(a.map(|a| (1.0 + a * a) / 2.0).unwrap_or(1.0));
         rows.push(LayerStats {
-            init: init.spec(),
+            init: init.spec().to_string(),
             layer: rows.len() + 1,
             name: layer.name().to_string(),
             conv: matches!(layer.kind(), LayerKind::Conv { .. }),
