@@ -223,6 +223,7 @@ fn config(r: &RunSpec, data: &Dataset, files: &[FileSum], out: &Path) -> Config 
             from: 0,
             provenance: Provenance::current(),
         }],
+        calibration: None,
     }
 }
 
@@ -265,6 +266,10 @@ fn draw(out: &Path, runs: &[RunSpec]) -> Result<()> {
         for path in report::depth::draw_depth(out, d)? {
             eprintln!("wrote {}", path.display());
         }
+    }
+    let (all, _) = report::runs::load_runs(out)?;
+    for path in report::sweep::draw_sweep(out, &all)?.unwrap_or_default() {
+        eprintln!("wrote {}", path.display());
     }
     for path in report::prelu::report(out)? {
         eprintln!("wrote {}", path.display());

@@ -7,6 +7,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+mod protocol;
+pub use protocol::{reproduction, Shortened, REPRODUCTION, REPRODUCTION_INITS};
+
 /// The spec's training settings; a run name mentions each one only where it differs.
 pub mod defaults {
     /// Channels per stage.
@@ -85,6 +88,38 @@ impl RunSpec {
         let init = init::by_name(&self.init)?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         Ok(plain_net(&self.net_config(), init.as_ref(), &mut rng)?)
+    }
+
+    /// The net at initialization, calibrated on its batch if its initializer is
+    /// data-dependent (LSUV): the batch is [`RunSpec::calibration_images`]; returns the
+    /// calibration's record (empty for a fan-based initializer).
+    pub fn build_net_on(&self, data: &crate::data::Dataset) -> Result<(Sequential, Vec<usize>)> {
+        let mut net = self.build_net()?;
+        let init = init::by_name(&self.init)?;
+        let images = self.calibration_images(data);
+        if images.is_empty() {
+            return Ok((net, vec![]));
+        }
+        let (x, _) = data.batch(&data.train, &images);
+        let iterations = init.calibrate(&mut layers::Calibration::new(&mut net, x))?;
+        Ok((net, iterations))
+    }
+
+    /// The training images a data-dependent initializer calibrates on: the first of a
+    /// shuffle of the run's training images by ChaCha8 seeded with the run's seed (stream
+    /// 3, so the epochs' shuffles are not disturbed); none for a fan-based initializer.
+    pub fn calibration_images(&self, data: &crate::data::Dataset) -> Vec<usize> {
+        use rand::seq::SliceRandom;
+        let count = init::by_name(&self.init).map_or(0, |i| i.calibration_images());
+        if count == 0 {
+            return vec![];
+        }
+        let mut order: Vec<usize> = (0..self.n_train(data)).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_stream(3);
+        order.shuffle(&mut rng);
+        order.truncate(count);
+        order
     }
 
     /// Training images the run uses from a data set: `train_size`, or all of them.
@@ -347,57 +382,6 @@ pub fn expand(args: &Grid) -> Result<Vec<RunSpec>> {
             "the grid names two runs `{}`: remove the duplicate value",
             w[0]
         );
-    }
-    Ok(runs)
-}
-
-/// The paper's protocol as `reproduce` runs it (`../shared/experiment-spec.md`): each
-/// depth with its epochs (Figure 2's 22 layers for 6, Figure 3's 30 for 10), under each
-/// compared initializer, every other setting at the spec's default.
-pub const REPRODUCTION: [(usize, f64); 2] = [(22, 6.0), (30, 10.0)];
-
-/// The initializers the paper compares.
-pub const REPRODUCTION_INITS: [&str; 2] = ["xavier", "msra"];
-
-/// How a test shortens the reproduction: a fraction of each run's epochs, on the first
-/// `train_size` training images (0: all), evaluating on `eval_size` test images.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Shortened {
-    /// Fraction of the protocol's epochs.
-    pub epoch_scale: f64,
-    /// Training images (0: all).
-    pub train_size: usize,
-    /// Test images per evaluation.
-    pub eval_size: usize,
-}
-
-/// The reproduction's runs over `seeds`, seed by seed (so that a grid stopped early holds
-/// whole seeds), then depth, then initializer.
-pub fn reproduction(seeds: &[u64], short: Shortened) -> Result<Vec<RunSpec>> {
-    ensure!(!seeds.is_empty(), "--seeds: give at least one seed");
-    let mut runs = vec![];
-    for &seed in seeds {
-        for (depth, epochs) in REPRODUCTION {
-            let grid = Grid {
-                net: NetGrid {
-                    depth: vec![depth],
-                    init: REPRODUCTION_INITS.map(String::from).to_vec(),
-                    activation: Activation::Relu,
-                    width: defaults::WIDTHS.to_vec(),
-                    fc_width: defaults::FC_WIDTH,
-                },
-                lr: vec![defaults::LR],
-                seed: vec![seed],
-                epochs: epochs * short.epoch_scale,
-                batch_size: defaults::BATCH_SIZE,
-                momentum: defaults::MOMENTUM,
-                weight_decay: defaults::WEIGHT_DECAY,
-                eval_every: defaults::EVAL_EVERY,
-                eval_size: short.eval_size,
-                train_size: short.train_size,
-            };
-            runs.extend(expand(&grid)?);
-        }
     }
     Ok(runs)
 }

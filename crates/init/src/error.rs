@@ -38,6 +38,14 @@ pub enum InitError {
         "malformed initializer spec `{0}` (expected name[:key=value]..., e.g. msra:mode=fan_out)"
     )]
     Malformed(String),
+    /// A data-dependent initializer could not calibrate a layer.
+    #[error("calibration failed at weight layer {layer}: {reason}")]
+    Calibration {
+        /// The weight layer (1-based).
+        layer: usize,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// Result with [`InitError`].

@@ -22,9 +22,11 @@ mod options;
 mod sample;
 mod scaled;
 
+mod delta_orthogonal;
 mod gaussian;
 mod glorot;
 mod lecun;
+mod lsuv;
 mod msra;
 mod orthogonal;
 mod xavier;
@@ -49,6 +51,19 @@ pub trait Initializer: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Training images a data-dependent initializer calibrates on (0: none, the
+    /// default; the weights are then what [`Initializer::sample`] drew).
+    fn calibration_images(&self) -> usize {
+        0
+    }
+
+    /// Adjusts the drawn weights on one batch, layer by layer in net order, through the
+    /// net's side of the hook; returns what it did per weight layer (LSUV: its
+    /// iterations), logged with the run. The default does nothing.
+    fn calibrate(&self, _net: &mut dyn Calibrate) -> Result<Vec<usize>> {
+        Ok(vec![])
+    }
+
     /// The distribution weights are drawn from.
     fn dist(&self) -> Dist {
         Dist::Normal
@@ -59,6 +74,19 @@ pub trait Initializer: Send + Sync + std::fmt::Debug {
     fn sample(&self, shape: &[usize], fans: Fans, rng: &mut dyn RngCore) -> ArrayD<f32> {
         draw(shape, self.variance(fans).sqrt(), self.dist(), rng)
     }
+}
+
+/// The net's side of a data-dependent initialization (LSUV): a net with one batch of
+/// training images, whose weight layers can be measured and scaled. `layers` implements
+/// it, so `init` never depends on the layers.
+pub trait Calibrate {
+    /// Weight layers (conv and fc), in net order.
+    fn weight_layers(&self) -> usize;
+    /// The variance of weight layer `k`'s output (before its rectifier) on the batch,
+    /// with every weight as it is now.
+    fn output_variance(&mut self, k: usize) -> f64;
+    /// Multiplies weight layer `k`'s weights by `factor`.
+    fn scale(&mut self, k: usize, factor: f64);
 }
 
 /// A registry row: a name, a one-line description, and a constructor from options.
@@ -102,6 +130,16 @@ pub const REGISTRY: &[Entry] = &[
         name: "orthogonal",
         help: orthogonal::HELP,
         build: orthogonal::build,
+    },
+    Entry {
+        name: "delta_orthogonal",
+        help: delta_orthogonal::HELP,
+        build: delta_orthogonal::build,
+    },
+    Entry {
+        name: "lsuv",
+        help: lsuv::HELP,
+        build: lsuv::build,
     },
 ];
 

@@ -18,9 +18,14 @@ pub struct Orthogonal {
 
 /// Builds `orthogonal` from `gain`.
 pub fn build(opts: &mut Options) -> Result<Box<dyn Initializer>> {
-    Ok(Box::new(Orthogonal {
-        gain: opts.positive("gain", 1.0)?,
-    }))
+    Ok(Box::new(Orthogonal::new(opts.positive("gain", 1.0)?)))
+}
+
+impl Orthogonal {
+    /// `gain` times a random (semi-)orthogonal matrix.
+    pub(crate) fn new(gain: f64) -> Self {
+        Self { gain }
+    }
 }
 
 impl Initializer for Orthogonal {
@@ -49,7 +54,7 @@ impl Initializer for Orthogonal {
 
 /// `short` orthonormal vectors of length `long` (`short ≤ long`): Gaussian draws made
 /// orthonormal by modified Gram-Schmidt, applied twice for stability.
-fn orthonormal_rows(short: usize, long: usize, rng: &mut dyn RngCore) -> Array2<f64> {
+pub(crate) fn orthonormal_rows(short: usize, long: usize, rng: &mut dyn RngCore) -> Array2<f64> {
     let mut q = Array2::from_shape_simple_fn((short, long), || Dist::Normal.draw_one(1.0, rng));
     for i in 0..short {
         for _ in 0..2 {

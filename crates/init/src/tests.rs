@@ -21,6 +21,10 @@ const SPECS: &[&str] = &[
     "gaussian:std=0.05:dist=uniform",
     "orthogonal",
     "orthogonal:gain=1.4142",
+    "delta_orthogonal",
+    "delta_orthogonal:gain=1",
+    "lsuv",
+    "lsuv:tol=0.05:max_iter=3:base=msra",
 ];
 
 fn mean_var(x: &ArrayD<f32>) -> (f64, f64) {

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod calibrate;
 mod conv2d;
 mod error;
 mod flatten;
@@ -20,6 +21,7 @@ mod relu;
 mod sequential;
 mod sgd;
 
+pub use calibrate::Calibration;
 pub use conv2d::{Conv2d, Conv2dConfig};
 pub use error::{LayerError, Result};
 pub use flatten::Flatten;

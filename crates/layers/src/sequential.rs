@@ -111,6 +111,13 @@ impl Sequential {
             .collect()
     }
 
+    /// The parameters of layer `i` alone, mutably (empty past the last layer).
+    pub fn layer_params_mut(&mut self, i: usize) -> Vec<&mut Param> {
+        self.layers
+            .get_mut(i)
+            .map_or_else(Vec::new, |l| l.params_mut())
+    }
+
     /// Total number of scalar parameters.
     pub fn num_params(&self) -> usize {
         self.params().iter().map(|p| p.value.len()).sum()

@@ -3,7 +3,7 @@
 
 use crate::cli::AnalyzeArgs;
 use crate::data::Dataset;
-use crate::report::variance;
+use crate::report::{sweep, variance};
 use crate::spec::{self, validate_net};
 use anyhow::{Context, Result};
 use layers::PlainNetConfig;
@@ -23,7 +23,8 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     let dir = args.net.out.join("analyze");
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating output folder {}", dir.display()))?;
-    for depth in depths {
+    let mut view = vec![];
+    for &depth in &depths {
         let cfg = PlainNetConfig {
             depth,
             widths,
@@ -35,10 +36,16 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
         for init in &inits {
             let rows = variance::measure(&cfg, init, &x, &labels, args.seed)?;
             variance::print_table(&rows);
+            if let Some(ratio) = variance::conv_std_ratio(&rows) {
+                view.push((init.clone(), depth, ratio));
+            }
             all.push(rows);
         }
         let (csv_path, png) = variance::write(&dir, depth, &all)?;
         eprintln!("wrote {} and {}", csv_path.display(), png.display());
+    }
+    if depths.len() >= sweep::MIN_DEPTHS {
+        eprintln!("wrote {}", sweep::draw_view(&dir, view)?.display());
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! folder, without training.
 
 use crate::cli::PlotArgs;
-use crate::report::{depth, prelu, runs};
+use crate::report::{depth, prelu, runs, sweep};
 use anyhow::{bail, Result};
 
 /// Redraws the figure of every depth found under the output folder.
@@ -21,6 +21,9 @@ pub fn run(args: PlotArgs) -> Result<()> {
         for p in depth::draw_depth(&args.out, d)? {
             eprintln!("wrote {}", p.display());
         }
+    }
+    for p in sweep::draw_sweep(&args.out, &loaded)?.unwrap_or_default() {
+        eprintln!("wrote {}", p.display());
     }
     for p in prelu::report(&args.out)? {
         eprintln!("wrote {}", p.display());

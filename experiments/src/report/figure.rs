@@ -160,7 +160,14 @@ fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, figure: &Figure) -
     root.fill(&WHITE).map_err(err)?;
     let entries = legend_entries(figure);
     let (w, h) = root.dim_in_pixel();
-    let per_row = ((w.saturating_sub(40)) / 300).max(1) as usize;
+    // Columns wide enough for the longest label (about 9 px a character at 16 px).
+    let longest = entries
+        .iter()
+        .map(|e| e.0.chars().count())
+        .max()
+        .unwrap_or(0) as u32;
+    let column = (9 * longest + 48).max(300);
+    let per_row = ((w.saturating_sub(40)) / column).max(1) as usize;
     let rows = entries.len().div_ceil(per_row) as u32 + u32::from(!figure.footnote.is_empty());
     let (charts, strip) = root.split_vertically(h.saturating_sub(rows * ROW + 12));
     let areas = charts.split_evenly((1, figure.panels.len().max(1)));
@@ -170,7 +177,7 @@ fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, figure: &Figure) -
     let font = ("sans-serif", 16).into_font().color(&BLACK);
     for (k, (label, color, stroke)) in entries.iter().enumerate() {
         let (x, y) = (
-            20 + (k % per_row) as i32 * 300,
+            20 + (k % per_row) as i32 * column as i32,
             6 + (k / per_row) as i32 * ROW as i32 + ROW as i32 / 2,
         );
         draw_mark(&strip, *stroke, *color, (x, y))?;

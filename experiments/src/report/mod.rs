@@ -7,4 +7,5 @@ pub mod figure;
 pub mod prelu;
 pub mod runs;
 pub mod summary;
+pub mod sweep;
 pub mod variance;

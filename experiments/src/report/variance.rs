@@ -74,7 +74,12 @@ pub fn measure(
     seed: u64,
 ) -> Result<Vec<LayerStats>> {
     let init = init::by_name(init_spec)?;
-    let net = plain_net(cfg, init.as_ref(), &mut ChaCha8Rng::seed_from_u64(seed))?;
+    let mut net = plain_net(cfg, init.as_ref(), &mut ChaCha8Rng::seed_from_u64(seed))?;
+    // A data-dependent initializer calibrates on the batch measured here.
+    if init.calibration_images() > 0 {
+        let per_layer = init.calibrate(&mut layers::Calibration::new(&mut net, x.clone()))?;
+        eprintln!("{init_spec}: calibrated on the batch, per weight layer: {per_layer:?}");
+    }
     let mut tape = Tape::new();
     let input = tape.var(x.clone());
     let outs = net.forward_trace(&mut tape, input);
@@ -123,6 +128,13 @@ pub fn measure(
             rows[l + 1].bwd_product * (gains[l] * rows[l].fan_out as f64 * rows[l].var_w).sqrt();
     }
     Ok(rows)
+}
+
+/// The last conv layer's output std over the first's: how much of the signal survives
+/// the conv stack at initialization.
+pub fn conv_std_ratio(rows: &[LayerStats]) -> Option<f64> {
+    let convs: Vec<&LayerStats> = rows.iter().filter(|r| r.conv).collect();
+    Some(convs.last()?.fwd_std / convs.first()?.fwd_std)
 }
 
 /// Writes `analyze-d<D>.csv` and `.png` under `dir` for the rows of every initializer.
@@ -226,12 +238,8 @@ pub fn print_table(rows: &[LayerStats]) {
             r.bwd_product
         );
     }
-    let convs: Vec<&LayerStats> = rows.iter().filter(|r| r.conv).collect();
-    if let (Some(f), Some(l)) = (convs.first(), convs.last()) {
-        println!(
-            "last conv / first conv output std: {:.3e}",
-            l.fwd_std / f.fwd_std
-        );
+    if let Some(ratio) = conv_std_ratio(rows) {
+        println!("last conv / first conv output std: {ratio:.3e}");
     }
 }
 

@@ -74,7 +74,10 @@ impl<'a> Trainer<'a> {
         files: &[FileSum],
         checkpoint_every: usize,
     ) -> Result<Self> {
-        let net = run.build_net()?;
+        let (net, per_layer) = run.build_net_on(data)?;
+        if !per_layer.is_empty() {
+            record_calibration(dir, run.calibration_images(data), per_layer)?;
+        }
         let logs = Logs::create(dir, has_slopes(&net))?;
         let mut t = Self::with(
             run,
@@ -320,6 +323,19 @@ impl<'a> Trainer<'a> {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// Writes the calibration into the run's `config.json` and prints it.
+fn record_calibration(dir: &Path, images: Vec<usize>, per_layer: Vec<usize>) -> Result<()> {
+    let path = dir.join("config.json");
+    let mut config: records::Config = records::read_json(&path)?;
+    eprintln!(
+        "{}: calibrated on {} images, per weight layer: {per_layer:?}",
+        config.run.init,
+        images.len()
+    );
+    config.calibration = Some(records::Calibration { images, per_layer });
+    records::write_json(&path, &config)
 }
 
 fn has_slopes(net: &Sequential) -> bool {

@@ -176,6 +176,18 @@ pub struct Config {
     /// later one resumed it from a checkpoint.
     #[serde(default)]
     pub segments: Vec<Segment>,
+    /// A data-dependent initializer's calibration (absent for fan-based ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+}
+
+/// How a data-dependent initializer calibrated the run's net before its first step.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Calibration {
+    /// The training images it calibrated on (indices into the training set).
+    pub images: Vec<usize>,
+    /// What it did per weight layer, in net order (LSUV: its scalings).
+    pub per_layer: Vec<usize>,
 }
 
 impl Config {

@@ -1,0 +1,174 @@
+//! How deep each initializer can go: for a grid of three or more depths, the test error
+//! after the run and the epoch at which it left chance, against depth, one line per
+//! initializer (mean over seeds, min-max band); and the same view at initialization
+//! (`analyze`): the last conv layer's output std over the first's, against depth.
+
+use crate::report::figure::{self, color_for, Band, Figure, Panel, Series, Stroke};
+use crate::report::runs::RunData;
+use crate::run::metrics;
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+/// The fewest depths that make a sweep.
+pub const MIN_DEPTHS: usize = 3;
+
+/// `(initializer, depth) → values over seeds`, in first-seen order of initializers.
+type ByInit = Vec<(String, Vec<(usize, Vec<f64>)>)>;
+
+fn collect(points: impl Iterator<Item = (String, usize, f64)>) -> ByInit {
+    let mut by: ByInit = vec![];
+    for (init, depth, v) in points {
+        let i = match by.iter().position(|(n, _)| *n == init) {
+            Some(i) => i,
+            None => {
+                by.push((init, vec![]));
+                by.len() - 1
+            }
+        };
+        match by[i].1.iter_mut().find(|(d, _)| *d == depth) {
+            Some((_, vs)) => vs.push(v),
+            None => by[i].1.push((depth, vec![v])),
+        }
+    }
+    for (_, depths) in &mut by {
+        depths.sort_by_key(|(d, _)| *d);
+    }
+    by
+}
+
+/// One line (the mean) and band (min-max over seeds) per initializer.
+fn lines(by: &ByInit) -> (Vec<Series>, Vec<Band>) {
+    let (mut series, mut bands) = (vec![], vec![]);
+    for (k, (init, depths)) in by.iter().enumerate() {
+        let color = color_for(init, k);
+        let label = init::by_name(init).map_or(init.clone(), |i| i.rule());
+        let stat = |vs: &Vec<f64>| {
+            let mean = vs.iter().sum::<f64>() / vs.len() as f64;
+            let lo = vs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = vs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (mean, lo, hi)
+        };
+        let pts: Vec<(f64, (f64, f64, f64))> =
+            depths.iter().map(|(d, vs)| (*d as f64, stat(vs))).collect();
+        series.push(Series {
+            label,
+            color,
+            points: pts.iter().map(|&(d, (m, _, _))| (d, m)).collect(),
+            stroke: Stroke::Solid,
+        });
+        series.push(Series {
+            label: String::new(),
+            color,
+            points: pts.iter().map(|&(d, (m, _, _))| (d, m)).collect(),
+            stroke: Stroke::Markers,
+        });
+        if depths.iter().any(|(_, vs)| vs.len() > 1) {
+            bands.push(Band {
+                color,
+                points: pts.iter().map(|&(d, (_, lo, hi))| (d, lo, hi)).collect(),
+            });
+        }
+    }
+    (series, bands)
+}
+
+/// The final error of a complete run: on the full test set where measured, else the last
+/// evaluation of its curve.
+fn final_error(r: &RunData) -> Option<f64> {
+    let s = r.summary.as_ref()?;
+    Some(s.final_full_test_error.unwrap_or(s.final_test_error))
+}
+
+/// Draws `depth-sweep.png/.svg` under `out` from its complete runs, if they span at least
+/// [`MIN_DEPTHS`] depths; `None` otherwise.
+pub fn draw_sweep(out: &Path, runs: &[RunData]) -> Result<Option<Vec<PathBuf>>> {
+    let complete: Vec<&RunData> = runs.iter().filter(|r| r.summary.is_some()).collect();
+    let mut depths: Vec<usize> = complete.iter().map(|r| r.config.run.depth).collect();
+    depths.sort_unstable();
+    depths.dedup();
+    if depths.len() < MIN_DEPTHS {
+        return Ok(None);
+    }
+    let key = |r: &RunData| r.config.run.init.clone();
+    let errors = collect(
+        complete
+            .iter()
+            .filter_map(|r| Some((key(r), r.config.run.depth, final_error(r)?))),
+    );
+    // A run that never left chance is drawn at its length, marked in the title.
+    let left = collect(complete.iter().map(|r| {
+        let epoch = metrics::left_chance(&r.train).map_or(r.config.run.epochs, |l| l.epoch);
+        (key(r), r.config.run.depth, epoch)
+    }));
+    let (series, bands) = lines(&errors);
+    let error = Panel {
+        title: "test error after the run (full test set)".into(),
+        x_label: "weight layers".into(),
+        y_label: "top-1 error".into(),
+        series,
+        bands,
+        y_range: Some((0.0, 1.0)),
+        hlines: vec![(0.9, "chance".into())],
+        ..Default::default()
+    };
+    let (series, bands) = lines(&left);
+    let when = Panel {
+        title: "epoch the run left chance (at the run's length: never)".into(),
+        x_label: "weight layers".into(),
+        y_label: "epochs".into(),
+        series,
+        bands,
+        ..Default::default()
+    };
+    let seeds: Vec<String> = {
+        let mut s: Vec<String> = complete
+            .iter()
+            .map(|r| r.config.run.seed.to_string())
+            .collect();
+        s.sort();
+        s.dedup();
+        s
+    };
+    let fig = Figure {
+        panels: vec![error, when],
+        footnote: format!(
+            "Fashion-MNIST · depths {} · seeds {} · {} complete runs",
+            depths
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            seeds.join(", "),
+            complete.len()
+        ),
+    };
+    let mut paths = vec![];
+    for ext in ["png", "svg"] {
+        let p = out.join(format!("depth-sweep.{ext}"));
+        figure::draw(&p, &fig, (1500, 640))?;
+        paths.push(p);
+    }
+    Ok(Some(paths))
+}
+
+/// Draws `depth-view.png` under `dir`: for each initializer, the last conv layer's output
+/// std over the first's at initialization, against depth (log scale). `points` are
+/// `(initializer, depth, ratio)`.
+pub fn draw_view(dir: &Path, points: Vec<(String, usize, f64)>) -> Result<PathBuf> {
+    let (series, _) = lines(&collect(points.into_iter()));
+    let fig = Figure {
+        panels: vec![Panel {
+            title: "at initialization: last conv / first conv output std".into(),
+            x_label: "weight layers".into(),
+            y_label: "std ratio".into(),
+            series,
+            log_y: true,
+            hlines: vec![(1.0, "preserved (ratio 1)".into())],
+            ..Default::default()
+        }],
+        footnote: "one batch of 128 training images per depth".into(),
+    };
+    let p = dir.join("depth-view.png");
+    figure::draw(&p, &fig, (1100, 600))?;
+    Ok(p)
+}
