@@ -306,6 +306,9 @@ pub struct AnalyzeArgs {
     /// Seed of the weights and of the batch.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Replace the analysis files already in `<out>/analyze/`.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Flags of `plot`.

@@ -3,7 +3,9 @@
 //! (`tests/fuzz_seeds.rs`). Each must return normally for any input; a panic is a bug.
 
 use crate::data::decode_idx;
+use crate::run::metrics;
 use crate::store::checkpoint::Checkpoint;
+use crate::store::records::{parse_csv, EvalRow, Logs, TrainRow};
 use std::path::Path;
 
 /// IDX decoding: the first byte picks the number of dimensions (1-3), the rest is the file
@@ -27,5 +29,28 @@ pub fn checkpoint(input: &[u8]) {
         assert_eq!(again.run.name, ck.run.name);
         assert_eq!(again.params.len(), ck.params.len());
         assert_eq!(again.order, ck.order);
+    }
+}
+
+/// The CSV logs `plot` reads: the input split at its first NUL byte into `train.csv` and
+/// `eval.csv`. What parses is cut to its finite rows, and the numbers the figures and
+/// reports take from it (the smoothed loss, where the run left chance, the errors) are
+/// computed: none may panic or loop, and none may be NaN once the rows are finite.
+pub fn csv(input: &[u8]) {
+    let at = input.iter().position(|&b| b == 0).unwrap_or(input.len());
+    let (train, eval) = (&input[..at], input.get(at + 1..).unwrap_or_default());
+    let logs = Logs {
+        train: parse_csv::<TrainRow>(train).unwrap_or_default(),
+        eval: parse_csv::<EvalRow>(eval).unwrap_or_default(),
+        slopes: vec![],
+    };
+    let (logs, _) = logs.finite();
+    if !logs.train.is_empty() {
+        assert!(metrics::tail_loss(&logs.train).is_finite());
+    }
+    let _ = metrics::left_chance(&logs.train);
+    if !logs.eval.is_empty() {
+        assert!(metrics::best_test_error(&logs.eval).is_finite());
+        assert!(metrics::final_test_error(&logs.eval).is_finite());
     }
 }

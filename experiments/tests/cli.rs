@@ -371,6 +371,15 @@ fn analyze_writes_its_table_csv_and_figure() {
         .starts_with("init,layer,name,fan_in,fan_out,var_w,fwd_std,fwd_onestep,fwd_product"));
     assert!(tmp.path().join("analyze/analyze-d8.png").exists());
     assert!(String::from_utf8_lossy(&o.stdout).contains("eq.9"));
+    // A second analysis into the same folder is refused, nothing changed, unless asked.
+    let out = tmp.path().to_str().unwrap();
+    let again = ["analyze", "--depth", "8", "--init", "msra", "--out", out];
+    assert_one_line_error(&run(&again), "pass --overwrite to replace it");
+    let same = std::fs::read_to_string(tmp.path().join("analyze/analyze-d8.csv")).unwrap();
+    assert_eq!(same, csv);
+    assert!(run(&[&again[..], &["--overwrite"]].concat())
+        .status
+        .success());
 }
 
 #[test]

@@ -85,6 +85,24 @@ fn checkpoint_seeds_and_their_mutations_never_panic() {
     }
 }
 
+#[test]
+fn csv_seeds_and_their_mutations_never_panic() {
+    let seeds = seeds("csv");
+    assert!(seeds.len() >= 3, "the csv seed corpus is missing");
+    for (name, seed) in &seeds {
+        if name.contains("valid") {
+            let at = seed.iter().position(|&b| b == 0).unwrap();
+            let rows: Vec<experiments::store::records::TrainRow> =
+                experiments::store::records::parse_csv(&seed[..at]).unwrap();
+            assert!(!rows.is_empty(), "{name}");
+        }
+        experiments::fuzzing::csv(seed);
+        for m in mutations(seed, 1000) {
+            experiments::fuzzing::csv(&m);
+        }
+    }
+}
+
 fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
     let mut b = vec![0, 0, 8, dims.len() as u8];
     for d in dims {

@@ -21,6 +21,15 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(args.seed));
     let (x, labels) = data.batch(&data.train, &order[..args.batch_size.min(order.len())]);
     let dir = args.net.out.join("analyze");
+    // Nothing is replaced without --overwrite, as for training runs; checked first.
+    for d in &depths {
+        let csv = dir.join(format!("analyze-d{d}.csv"));
+        anyhow::ensure!(
+            args.overwrite || !csv.exists(),
+            "{} already exists: pass --overwrite to replace it, or choose another --out",
+            csv.display()
+        );
+    }
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating output folder {}", dir.display()))?;
     let mut view = vec![];

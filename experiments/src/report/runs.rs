@@ -1,6 +1,8 @@
 //! Runs read back from an output folder, for the figures and reports.
 
-use crate::store::records::{read_csv, read_json, Config, EvalRow, SlopeRow, Summary, TrainRow};
+use crate::store::records::{
+    read_csv, read_json, Config, EvalRow, Logs, SlopeRow, Summary, TrainRow,
+};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -54,32 +56,17 @@ fn load_run(p: &Path) -> Result<(RunData, usize)> {
         f if f.exists() => read_csv(&f)?,
         _ => vec![],
     };
-    let n = train.len() + eval.len() + slopes.len();
-    let train: Vec<TrainRow> = train
-        .into_iter()
-        .filter(|t| {
-            [t.epoch, t.loss as f64, t.grad_norm_first, t.grad_norm_last]
-                .iter()
-                .all(|v| v.is_finite())
-        })
-        .collect();
-    let eval: Vec<EvalRow> = eval
-        .into_iter()
-        .filter(|e| {
-            [e.epoch, e.test_loss, e.test_error]
-                .iter()
-                .all(|v| v.is_finite())
-        })
-        .collect();
-    let slopes: Vec<SlopeRow> = slopes
-        .into_iter()
-        .filter(|s| {
-            [s.epoch, s.mean, s.min, s.max]
-                .iter()
-                .all(|v| v.is_finite())
-        })
-        .collect();
-    let dropped = n - train.len() - eval.len() - slopes.len();
+    let (logs, dropped) = Logs {
+        train,
+        eval,
+        slopes,
+    }
+    .finite();
+    let Logs {
+        train,
+        eval,
+        slopes,
+    } = logs;
     let config = read_json(&p.join("config.json"))?;
     let summary = match p.join("summary.json") {
         f if f.exists() => Some(read_json(&f)?),

@@ -325,11 +325,48 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
 
 /// Reads every row of a CSV file.
 pub fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    r.deserialize()
-        .collect::<std::result::Result<Vec<T>, _>>()
-        .with_context(|| format!("parsing {}", path.display()))
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_csv(&bytes).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Every row of CSV text with a header.
+pub fn parse_csv<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Vec<T>> {
+    Ok(csv::Reader::from_reader(bytes)
+        .deserialize()
+        .collect::<std::result::Result<Vec<T>, _>>()?)
+}
+
+/// A run's logs as read back (for the figures and reports).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Logs {
+    /// `train.csv`.
+    pub train: Vec<TrainRow>,
+    /// `eval.csv`.
+    pub eval: Vec<EvalRow>,
+    /// `slopes.csv` (PReLU runs).
+    pub slopes: Vec<SlopeRow>,
+}
+
+impl Logs {
+    /// The logs without the rows that hold a NaN or infinite value, and how many those
+    /// were: what `plot` draws never depends on a non-finite number.
+    pub fn finite(self) -> (Logs, usize) {
+        let n = self.train.len() + self.eval.len() + self.slopes.len();
+        let all = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        let logs = Logs {
+            train: (self.train.into_iter())
+                .filter(|t| all(&[t.epoch, t.loss as f64, t.grad_norm_first, t.grad_norm_last]))
+                .collect(),
+            eval: (self.eval.into_iter())
+                .filter(|e| all(&[e.epoch, e.test_loss, e.test_error]))
+                .collect(),
+            slopes: (self.slopes.into_iter())
+                .filter(|s| all(&[s.epoch, s.mean, s.min, s.max]))
+                .collect(),
+        };
+        let dropped = n - logs.train.len() - logs.eval.len() - logs.slopes.len();
+        (logs, dropped)
+    }
 }
 
 /// The median of `v` (NaN-free), or 0 when empty.
