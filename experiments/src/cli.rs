@@ -63,6 +63,24 @@ impl From<ActivationArg> for Activation {
     }
 }
 
+/// `--input-scale`, as typed.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputScaleArg {
+    /// (x/255 − mean) / std.
+    Normalised,
+    /// x − 255·mean, x in 0-255.
+    Caffe,
+}
+
+/// `--head`, as typed.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadArg {
+    /// The initializer being compared.
+    Compared,
+    /// Std 0.01, 0.01, 0.001.
+    Paper,
+}
+
 /// `--init`'s long help, generated from the registry so a new initializer appears in it.
 fn init_help() -> String {
     let mut s =
@@ -141,6 +159,18 @@ pub struct TrainArgs {
     /// Use only this many training images (0: all), for quick trials.
     #[arg(long, default_value_t = spec::defaults::TRAIN_SIZE)]
     pub train_size: usize,
+    /// How pixels become the input: normalised by the training set's mean and std (the
+    /// spec), or caffe: raw 0-255 values minus the mean pixel, as the paper's inputs were.
+    #[arg(long, value_enum, default_value = "normalised")]
+    pub input_scale: InputScaleArg,
+    /// The fc head's initialization: the compared initializer (the spec), or paper: the
+    /// fixed Gaussians of std 0.01, 0.01 and 0.001 the paper gave its fc layers.
+    #[arg(long, value_enum, default_value = "compared")]
+    pub head: HeadArg,
+    /// Stop each run this many epochs after it left chance (its loss 0.05 below ln 10);
+    /// `--epochs` stays the limit. For grids over slow escapes.
+    #[arg(long, value_name = "EPOCHS")]
+    pub stop_after_chance: Option<f64>,
     /// Replace runs of the same name already in the output folder.
     #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,
@@ -222,6 +252,15 @@ impl TrainArgs {
             eval_every: self.eval_every,
             eval_size: self.eval_size,
             train_size: self.train_size,
+            input_scale: match self.input_scale {
+                InputScaleArg::Normalised => crate::data::InputScale::Normalised,
+                InputScaleArg::Caffe => crate::data::InputScale::Caffe,
+            },
+            head: match self.head {
+                HeadArg::Compared => layers::Head::Compared,
+                HeadArg::Paper => layers::Head::Paper,
+            },
+            stop_after_chance: self.stop_after_chance,
         }
     }
 

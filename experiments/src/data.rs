@@ -324,8 +324,21 @@ impl Dataset {
 
     /// The examples at `indices` of `split`, normalised: `([B, 1, H, W], labels)`.
     pub fn batch(&self, split: &Split, indices: &[usize]) -> (Tensor, Vec<usize>) {
+        self.batch_scaled(split, indices, InputScale::Normalised)
+    }
+
+    /// The examples at `indices` of `split`, scaled as `input` says.
+    pub fn batch_scaled(
+        &self,
+        split: &Split,
+        indices: &[usize],
+        input: InputScale,
+    ) -> (Tensor, Vec<usize>) {
         let px = split.h * split.w;
-        let (scale, shift) = (1.0 / (255.0 * self.std), self.mean / self.std);
+        let (scale, shift) = match input {
+            InputScale::Normalised => (1.0 / (255.0 * self.std), self.mean / self.std),
+            InputScale::Caffe => (1.0, 255.0 * self.mean),
+        };
         let mut data = Vec::with_capacity(indices.len() * px);
         for &i in indices {
             data.extend(
@@ -337,6 +350,26 @@ impl Dataset {
         let x = Tensor::from_shape_vec(vec![indices.len(), 1, split.h, split.w], data)
             .expect("batch shape");
         (x, indices.iter().map(|&i| split.labels[i]).collect())
+    }
+}
+
+/// How pixels become the net's input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputScale {
+    /// Scaled to [0, 1], then `(x − mean) / std` with the training set's mean and std (the
+    /// spec's default).
+    #[default]
+    Normalised,
+    /// Caffe's: raw pixel values (0-255) minus the training set's mean pixel, unit scale,
+    /// as the paper's ImageNet inputs were (std about 90 here).
+    Caffe,
+}
+
+impl InputScale {
+    /// Whether this is the default (left out of names and files).
+    pub fn is_default(&self) -> bool {
+        *self == InputScale::Normalised
     }
 }
 

@@ -1,13 +1,18 @@
 //! Raw arguments turned into validated run specifications before anything runs.
 
+use crate::data::InputScale;
 use anyhow::{bail, ensure, Context, Result};
-use layers::{plain_net, stage_depths, Activation, PlainNetConfig, Sequential, Sgd, SgdConfig};
+use layers::{
+    plain_net, stage_depths, Activation, Head, PlainNetConfig, Sequential, Sgd, SgdConfig,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+mod names;
 mod protocol;
+use names::{activation_name, head_name, is_compared};
 pub use protocol::{reproduction, Shortened, REPRODUCTION, REPRODUCTION_INITS};
 
 /// The spec's training settings; a run name mentions each one only where it differs.
@@ -68,6 +73,15 @@ pub struct RunSpec {
     pub eval_size: usize,
     /// Training images used (0: all).
     pub train_size: usize,
+    /// How pixels become the input (absent in files: normalised).
+    #[serde(default, skip_serializing_if = "InputScale::is_default")]
+    pub input_scale: InputScale,
+    /// The fc head's initialization (absent in files: the compared initializer).
+    #[serde(default, with = "head_name", skip_serializing_if = "is_compared")]
+    pub head: Head,
+    /// Stop this many epochs after the run left chance (absent: run every epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_after_chance: Option<f64>,
 }
 
 impl RunSpec {
@@ -78,6 +92,7 @@ impl RunSpec {
             widths: self.widths,
             fc_width: self.fc_width,
             activation: self.activation,
+            head: self.head,
             ..Default::default()
         }
     }
@@ -132,8 +147,8 @@ impl RunSpec {
 
     /// The folder name: depth, initializer, rectifier, then every setting that changes
     /// what is trained and differs from [`defaults`] (`-w` widths, `-fc` width, `-lr`,
-    /// `-b` batch, `-m` momentum, `-wd` weight decay, `-n` training images), then the
-    /// seed: `d30-xavier-relu-s0`, `d30-xavier-relu-m0-s0`. Two runs that would train
+    /// `-b` batch, `-m` momentum, `-wd` weight decay, `-n` training images, `-caffe` inputs,
+    /// `-paperhead`), then the seed: `d30-xavier-relu-s0`, `d30-xavier-relu-m0-s0`. Two runs that would train
     /// differently never share a name. The length (`epochs`) and what is observed
     /// (`eval_every`, `eval_size`) are not in the name; a run resumed with other values is
     /// refused with the difference named.
@@ -181,6 +196,12 @@ impl RunSpec {
                 name += &format!("-{key}{value}");
             }
         }
+        if self.input_scale == InputScale::Caffe {
+            name += "-caffe";
+        }
+        if self.head == Head::Paper {
+            name += "-paperhead";
+        }
         name + &format!("-s{}", self.seed)
     }
 
@@ -190,28 +211,6 @@ impl RunSpec {
             lr: self.lr,
             momentum: self.momentum,
             weight_decay: self.weight_decay,
-        })
-    }
-}
-
-/// The rectifier as its CLI name in `config.json` and checkpoints; an unknown name is an
-/// error, never a silent fallback.
-mod activation_name {
-    use layers::Activation;
-    use serde::{de::Error, Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(a: &Activation, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(a.as_str())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Activation, D::Error> {
-        let name = String::deserialize(d)?;
-        Activation::parse(&name).ok_or_else(|| {
-            let known: Vec<&str> = Activation::ALL.iter().map(|a| a.as_str()).collect();
-            D::Error::custom(format!(
-                "unknown activation `{name}` (known: {})",
-                known.join(", ")
-            ))
         })
     }
 }
@@ -282,6 +281,12 @@ pub struct Grid {
     pub eval_size: usize,
     /// Training images used (0: all).
     pub train_size: usize,
+    /// How pixels become the input.
+    pub input_scale: InputScale,
+    /// The fc head's initialization.
+    pub head: Head,
+    /// Stop this many epochs after leaving chance.
+    pub stop_after_chance: Option<f64>,
 }
 
 /// Checks the network flags and resolves every initializer (canonical specs, in order).
@@ -345,6 +350,12 @@ pub fn expand(args: &Grid) -> Result<Vec<RunSpec>> {
         args.eval_every
     );
     ensure!(args.eval_size > 0, "--eval-size: must be at least 1");
+    if let Some(e) = args.stop_after_chance {
+        ensure!(
+            e.is_finite() && e >= 0.0,
+            "--stop-after-chance: must be a number of epochs >= 0, got {e}"
+        );
+    }
     let activation = args.net.activation;
     let mut runs = vec![];
     for &depth in &depths {
@@ -368,6 +379,9 @@ pub fn expand(args: &Grid) -> Result<Vec<RunSpec>> {
                         eval_every: args.eval_every,
                         eval_size: args.eval_size,
                         train_size: args.train_size,
+                        input_scale: args.input_scale,
+                        head: args.head,
+                        stop_after_chance: args.stop_after_chance,
                     };
                     r.name = r.default_name();
                     runs.push(r);

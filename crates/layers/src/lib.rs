@@ -29,7 +29,7 @@ pub use layer::{Layer, LayerKind};
 pub use linear::Linear;
 pub use maxpool::MaxPool2d;
 pub use param::{Param, ParamKind};
-pub use plain_net::{plain_net, stage_depths, Activation, PlainNetConfig};
+pub use plain_net::{plain_net, stage_depths, Activation, Head, PlainNetConfig, PAPER_HEAD_STD};
 pub use prelu::Prelu;
 pub use relu::Relu;
 pub use sequential::{LayerSummary, Sequential};

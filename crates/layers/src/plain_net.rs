@@ -54,6 +54,32 @@ pub struct PlainNetConfig {
     pub input: [usize; 3],
     /// Number of classes.
     pub classes: usize,
+    /// How the three fc layers are initialized.
+    pub head: Head,
+}
+
+/// The fc head's initialization.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Head {
+    /// The initializer being compared, like every conv layer (the spec's default).
+    #[default]
+    Compared,
+    /// The paper's fixed Gaussians: std 0.01, 0.01 and 0.001 for fc1, fc2 and fc3 (its
+    /// ImageNet inputs were not normalised; He et al. §2.2 and Caffe's model files).
+    Paper,
+}
+
+/// The paper's fc weight standard deviations, fc1 to fc3.
+pub const PAPER_HEAD_STD: [f64; 3] = [0.01, 0.01, 0.001];
+
+/// A fixed-std normal draw, for the paper's head.
+#[derive(Debug)]
+struct FixedStd(f64);
+
+impl Initializer for FixedStd {
+    fn variance(&self, _fans: init::Fans) -> f64 {
+        self.0 * self.0
+    }
 }
 
 impl Default for PlainNetConfig {
@@ -66,6 +92,7 @@ impl Default for PlainNetConfig {
             activation: Activation::Relu,
             input: [1, 28, 28],
             classes: 10,
+            head: Head::Compared,
         }
     }
 }
@@ -123,13 +150,20 @@ pub fn plain_net(
         .unwrap_or(0);
     let mut layers: Vec<Box<dyn Layer>> = probe.into_layers();
     let mut n_in = flat;
+    let paper = PAPER_HEAD_STD.map(FixedStd);
+    let fc_init = |i: usize| -> &dyn Initializer {
+        match cfg.head {
+            Head::Compared => init,
+            Head::Paper => &paper[i - 1],
+        }
+    };
     for i in 1..=2 {
         layers.push(Box::new(Linear::new(
             &format!("fc{i}"),
             n_in,
             cfg.fc_width,
             slope,
-            init,
+            fc_init(i),
             rng,
         )?));
         layers.push(rectifier(
@@ -144,7 +178,7 @@ pub fn plain_net(
         n_in,
         cfg.classes,
         0.0,
-        init,
+        fc_init(3),
         rng,
     )?));
     Sequential::new(layers, &cfg.input)

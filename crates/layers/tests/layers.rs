@@ -268,3 +268,34 @@ fn fused_conv_relu_gives_the_layer_by_layer_numbers() {
         unfused.2
     );
 }
+
+/// The paper's head: fc weights of std 0.01, 0.01 and 0.001 whatever the initializer;
+/// the conv weights are those of the compared initializer's net, draw for draw.
+#[test]
+fn the_papers_head_draws_fixed_gaussians_for_the_fc_layers() {
+    use rand::SeedableRng;
+    let init = init::by_name("xavier").unwrap();
+    let net = |head| {
+        let cfg = layers::PlainNetConfig {
+            depth: 8,
+            head,
+            ..Default::default()
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        layers::plain_net(&cfg, init.as_ref(), &mut rng).unwrap()
+    };
+    let (paper, compared) = (net(layers::Head::Paper), net(layers::Head::Compared));
+    let (pw, cw) = (paper.weights(), compared.weights());
+    for (p, c) in pw.iter().zip(&cw).take(5) {
+        assert_eq!(p.value, c.value, "{}: conv weights differ", p.name);
+    }
+    for (p, want) in pw[5..].iter().zip(layers::PAPER_HEAD_STD) {
+        let n = p.value.len() as f64;
+        let std = (p.value.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / n).sqrt();
+        assert!(
+            (std / want - 1.0).abs() < 0.1,
+            "{}: std {std}, want {want}",
+            p.name
+        );
+    }
+}

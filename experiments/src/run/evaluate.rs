@@ -1,6 +1,6 @@
 //! Top-1 error and loss on test images, with no tape recorded for backward.
 
-use crate::data::Dataset;
+use crate::data::{Dataset, InputScale};
 use layers::Sequential;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -22,17 +22,22 @@ pub fn eval_subset(n_test: usize, size: usize) -> Vec<usize> {
     idx
 }
 
-/// Mean loss and top-1 error of `net` on the test images `subset`. With
+/// Mean loss and top-1 error of `net` on the test images `subset`, scaled as `input`. With
 /// `DELVE_TEST_SLOW_EVAL` set (tests only), prints `evaluation: started` and pauses 1.5 s
 /// first, so a test can signal the process during an evaluation.
-pub fn evaluate(net: &Sequential, data: &Dataset, subset: &[usize]) -> (f64, f64) {
+pub fn evaluate(
+    net: &Sequential,
+    data: &Dataset,
+    subset: &[usize],
+    input: InputScale,
+) -> (f64, f64) {
     if std::env::var_os("DELVE_TEST_SLOW_EVAL").is_some() {
         eprintln!("evaluation: started");
         std::thread::sleep(std::time::Duration::from_millis(1500));
     }
     let (mut loss, mut wrong) = (0.0f64, 0usize);
     for chunk in subset.chunks(EVAL_BATCH) {
-        let (x, labels) = data.batch(&data.test, chunk);
+        let (x, labels) = data.batch_scaled(&data.test, chunk, input);
         let mut tape = Tape::with_mode(Mode::Eval);
         let xin = tape.constant(x);
         let logits = net.forward(&mut tape, xin);

@@ -51,6 +51,34 @@ pub fn left_chance(rows: &[TrainRow]) -> Option<LeftChance> {
     None
 }
 
+/// Doublings per 100 iterations of the first conv layer's gradient norm over the stall
+/// (from the first iteration to the one the run left chance at, or the last): the slope
+/// of a least-squares line through `(iteration, log2 norm)`, times 100. `None` with fewer
+/// than 10 usable iterations.
+pub fn stall_growth(rows: &[TrainRow]) -> Option<f64> {
+    let end = left_chance(rows).map_or(rows.len(), |l| {
+        rows.iter()
+            .position(|r| r.iteration == l.iteration)
+            .map_or(rows.len(), |i| i + 1)
+    });
+    let pts: Vec<(f64, f64)> = rows[..end]
+        .iter()
+        .filter(|r| r.grad_norm_first > 0.0 && r.grad_norm_first.is_finite())
+        .map(|r| (r.iteration as f64, r.grad_norm_first.log2()))
+        .collect();
+    if pts.len() < 10 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let (mx, my) = (
+        pts.iter().map(|p| p.0).sum::<f64>() / n,
+        pts.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    (sxx > 0.0).then(|| 100.0 * sxy / sxx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +112,29 @@ mod tests {
         // 60 iterations: the tail is the last 50, losses 10..60.
         let rows: Vec<TrainRow> = (0..60).map(|i| row(i + 1, i as f32)).collect();
         assert_eq!(tail_loss(&rows), (10..60).sum::<i32>() as f64 / 50.0);
+    }
+
+    #[test]
+    fn stall_growth_is_the_log2_slope_per_100_iterations_until_chance_is_left() {
+        // The norm doubles every 50 iterations: 2 doublings per 100.
+        let rows: Vec<TrainRow> = (0..300)
+            .map(|i| TrainRow {
+                grad_norm_first: 1e-5 * 2f64.powf(i as f64 / 50.0),
+                ..row(i + 1, 2.30)
+            })
+            .collect();
+        let g = stall_growth(&rows).unwrap();
+        assert!((g - 2.0).abs() < 1e-9, "{g}");
+        // After the run leaves chance the norm no longer counts.
+        let mut left = rows.clone();
+        for r in &mut left[200..] {
+            r.loss = 0.5; // left chance at iteration 202
+        }
+        for r in &mut left[210..] {
+            r.grad_norm_first = 1.0;
+        }
+        assert!((stall_growth(&left).unwrap() - 2.0).abs() < 1e-6);
+        assert_eq!(stall_growth(&rows[..5]), None);
     }
 
     #[test]

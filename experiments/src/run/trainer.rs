@@ -188,17 +188,18 @@ impl<'a> Trainer<'a> {
     /// Takes steps until the run is done, the loss diverges or the observer asks to stop,
     /// evaluating every `eval_every` epochs and checkpointing as documented in README.
     pub fn run(mut self, observer: &mut dyn Observer) -> Result<Outcome> {
-        while self.iteration < self.total() {
+        while self.iteration < self.total() && !self.escaped_long_enough() {
             let Some(loss) = self.step()? else { break };
             let it = self.iteration;
             let eval_period =
                 ((self.run.eval_every * self.batches.per_epoch() as f64).round() as usize).max(1);
-            if it.is_multiple_of(eval_period) || it == self.total() {
+            if it.is_multiple_of(eval_period) || it == self.total() || self.escaped_long_enough() {
                 self.evaluate()?;
             }
             let stop = observer.stop_requested();
             let due = it.is_multiple_of(self.batches.per_epoch())
                 || it == self.total()
+                || self.escaped_long_enough()
                 || (self.checkpoint_every > 0 && it.is_multiple_of(self.checkpoint_every));
             if due || stop {
                 self.checkpoint()?;
@@ -213,12 +214,27 @@ impl<'a> Trainer<'a> {
         Ok(Outcome::Finished(Box::new(self.summary(full))))
     }
 
+    /// Whether `--stop-after-chance E` ends the run now: it left chance at least `E` epochs
+    /// ago.
+    fn escaped_long_enough(&self) -> bool {
+        let Some(after) = self.run.stop_after_chance else {
+            return false;
+        };
+        metrics::left_chance(&self.rows).is_some_and(|l| {
+            self.iteration as f64 >= l.iteration as f64 + after * self.batches.per_epoch() as f64
+        })
+    }
+
     /// One step on the next batch, logged. `None` if the loss was not finite: the run
     /// stops there and keeps what it logged.
     pub fn step(&mut self) -> Result<Option<f32>> {
         let it = self.iteration + 1;
         let started = Instant::now();
-        let (x, labels) = self.data.batch(&self.data.train, self.batches.batch(it));
+        let (x, labels) = self.data.batch_scaled(
+            &self.data.train,
+            self.batches.batch(it),
+            self.run.input_scale,
+        );
         let step = match train_step(&mut self.net, &mut self.sgd, x, &labels, None) {
             Ok(step) => step,
             Err(loss) => {
@@ -249,7 +265,8 @@ impl<'a> Trainer<'a> {
     /// slopes), and syncs the logs.
     pub fn evaluate(&mut self) -> Result<EvalRow> {
         let it = self.iteration;
-        let (test_loss, test_error) = evaluate(&self.net, self.data, &self.subset);
+        let (test_loss, test_error) =
+            evaluate(&self.net, self.data, &self.subset, self.run.input_scale);
         let row = EvalRow {
             iteration: it,
             epoch: self.epoch_of(it),
@@ -293,7 +310,7 @@ impl<'a> Trainer<'a> {
     /// Loss and top-1 error on the full test set (`None` for a diverged run).
     fn evaluate_full(&self) -> Option<(f64, f64)> {
         let all: Vec<usize> = (0..self.data.test.len()).collect();
-        (!self.diverged).then(|| evaluate(&self.net, self.data, &all))
+        (!self.diverged).then(|| evaluate(&self.net, self.data, &all, self.run.input_scale))
     }
 
     /// How the run ended, from what it logged and its evaluation on the full test set.
@@ -316,6 +333,7 @@ impl<'a> Trainer<'a> {
             train_images_per_sec: (rows.len() * self.run.batch_size) as f64
                 / self.train_time.max(1e-9),
             grad_norm_first_init: first.first().copied().unwrap_or(0.0),
+            stall_growth: metrics::stall_growth(rows),
             grad_norm_first_median: records::median(&first),
             provenance: records::Provenance::current(),
             segments: records::read_json::<records::Config>(&self.dir.join("config.json"))

@@ -49,6 +49,9 @@ pub fn reproduction(seeds: &[u64], short: Shortened) -> Result<Vec<RunSpec>> {
                 eval_every: defaults::EVAL_EVERY,
                 eval_size: short.eval_size,
                 train_size: short.train_size,
+                input_scale: Default::default(),
+                head: Default::default(),
+                stop_after_chance: None,
             };
             runs.extend(expand(&grid)?);
         }

@@ -255,6 +255,12 @@ pub struct Summary {
     pub train_images_per_sec: f64,
     /// First conv layer's gradient norm at the first iteration.
     pub grad_norm_first_init: f64,
+    /// How fast the first conv layer's gradient norm grew while the run was at chance:
+    /// doublings per 100 iterations, a least-squares line through `log2` of the norm from
+    /// the first iteration to the one it left chance at (or the last); `None` with fewer
+    /// than 10 iterations.
+    #[serde(default)]
+    pub stall_growth: Option<f64>,
     /// Median of the first conv layer's gradient norm over the run.
     pub grad_norm_first_median: f64,
     /// The build, compiler, CPU and kernel path that finished the run.
