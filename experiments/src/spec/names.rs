@@ -25,6 +25,7 @@ pub mod activation_name {
     }
 }
 
+/// Whether the head is the default (left out of files).
 pub fn is_compared(h: &Head) -> bool {
     *h == Head::Compared
 }
