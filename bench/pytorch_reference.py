@@ -13,12 +13,12 @@ import sys
 import time
 
 
-def build(depth, torch):
+def build(depth, torch, widths=(16, 32, 64), fc_width=256):
     nn = torch.nn
     convs = depth - 3
     stages = [convs // 3 + (1 if s < convs % 3 else 0) for s in range(3)]
     layers, c = [], 1
-    for n, width in zip(stages, (16, 32, 64)):
+    for n, width in zip(stages, widths):
         for _ in range(n):
             layers += [nn.Conv2d(c, width, 3, 1, 1), nn.ReLU()]
             c = width
@@ -27,7 +27,7 @@ def build(depth, torch):
     side = 28
     for _ in range(3):
         side //= 2
-    layers += [nn.Linear(c * side * side, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)]
+    layers += [nn.Linear(c * side * side, fc_width), nn.ReLU(), nn.Linear(fc_width, fc_width), nn.ReLU(), nn.Linear(fc_width, 10)]
     net = nn.Sequential(*layers)
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
@@ -48,6 +48,17 @@ def forward_flops(net, torch):
     return flops
 
 
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
 def peak_rss_mib():
     try:
         with open("/proc/self/status") as f:
@@ -63,6 +74,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--depth", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--width", default="16,32,64")
+    p.add_argument("--fc-width", type=int, default=256)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
@@ -73,7 +86,8 @@ def main():
         sys.exit("PyTorch is not installed: pip install torch")
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    net = build(a.depth, torch)
+    widths = tuple(int(w) for w in a.width.split(","))
+    net = build(a.depth, torch, widths, a.fc_width)
     opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
     x = torch.rand(a.batch_size, 1, 28, 28) * 2 - 1
     y = torch.randint(0, 10, (a.batch_size,))
@@ -104,6 +118,10 @@ def main():
         "framework": f"pytorch {torch.__version__}",
         "depth": a.depth,
         "batch_size": a.batch_size,
+        "widths": list(widths),
+        "fc_width": a.fc_width,
+        "simd": f"torch {torch.backends.cpu.get_cpu_capability()}",
+        "cpu": cpu_model(),
         "threads": torch.get_num_threads(),
         "train_images_per_sec": a.batch_size / t,
         "infer_images_per_sec": a.batch_size / ti,

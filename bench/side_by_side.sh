@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Times delve and PyTorch on the same 30-layer training step, alternating, in one sitting:
-#   bench/side_by_side.sh [rounds]        (default 3; needs `pip install torch`)
-# Prints one JSON line per measurement, then the medians.
+#   bench/side_by_side.sh [rounds] [flags]   (default 3 rounds; needs `pip install torch`)
+# Flags go to both sides, e.g. `bench/side_by_side.sh 5 --width 64,128,256 --batch-size 64`
+# for the paper's widths. Prints one JSON line per measurement (with the CPU model and
+# kernel path), then the medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
-args=(--depth 30 --batch-size 128 --threads 2)
+args=(--depth 30 --batch-size 128 --threads 2 "${@:2}")
 cargo build -q -p experiments
 cargo build -q --release -p experiments
 out=$(mktemp)

@@ -367,6 +367,12 @@ pub struct BenchArgs {
     /// Mini-batch size.
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
+    /// Channels of the three conv stages (the paper's nets were wider: 64,128,256).
+    #[arg(long, value_delimiter = ',', num_args = 1, default_value = "16,32,64")]
+    pub width: Vec<usize>,
+    /// Width of the two hidden fully connected layers.
+    #[arg(long, default_value_t = spec::defaults::FC_WIDTH)]
+    pub fc_width: usize,
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,

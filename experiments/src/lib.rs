@@ -28,6 +28,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Reproduce(a)) => a.threads,
         None => cli.train.net.threads,
     };
+    // A kernel path forced by DELVE_SIMD must exist on this CPU: said before anything runs.
+    tensor::select_simd().map_err(anyhow::Error::msg)?;
     if threads > 0 {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -58,3 +58,46 @@ fn one_and_two_threads_give_identical_runs() {
 fn same_seed_same_numbers() {
     assert_identical_runs("4", ["0", "0"]);
 }
+
+/// `DELVE_SIMD` forces a kernel path: `scalar` trains and says so in the run's
+/// provenance; a value that is unknown, or a path this CPU or delve lacks, is refused
+/// with one line before anything runs.
+#[test]
+fn delve_simd_forces_the_portable_path_or_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let args = [
+        "--depth",
+        "4",
+        "--train-size",
+        "128",
+        "--epochs",
+        "0.5",
+        "--eval-size",
+        "20",
+        "--out",
+        out,
+    ];
+    let o = common::bin()
+        .args(args)
+        .env("DELVE_SIMD", "scalar")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config =
+        std::fs::read_to_string(tmp.path().join("runs/d4-msra-relu-n128-s0/config.json")).unwrap();
+    assert!(config.contains("\"simd\": \"scalar\""), "{config}");
+    for bad in ["avx512", "sse9"] {
+        let o = common::bin()
+            .args(["bench", "--depth", "4", "--steps", "1"])
+            .env("DELVE_SIMD", bad)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.trim().lines().count() == 1 && err.contains("DELVE_SIMD"),
+            "{err}"
+        );
+    }
+}

@@ -49,6 +49,40 @@ pub fn simd_path() -> &'static str {
     }
 }
 
+/// A kernel path `DELVE_SIMD` can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimdPath {
+    /// The portable kernels (im2col + GEMM), on any CPU.
+    Scalar,
+    /// The AVX2/FMA kernels.
+    Avx2,
+}
+
+/// The path `DELVE_SIMD` forces (`scalar` or `avx2`), read once; `Ok(None)` when it is
+/// unset (the best path the CPU has). An unknown value, `avx512` (no AVX-512 kernels yet),
+/// or a path this CPU lacks is an error naming it; the kernels then use the best path the
+/// CPU has, so a program should check this at start (the CLI does, exit 2).
+pub fn select_simd() -> std::result::Result<Option<SimdPath>, String> {
+    static CHOICE: std::sync::OnceLock<std::result::Result<Option<SimdPath>, String>> =
+        std::sync::OnceLock::new();
+    CHOICE
+        .get_or_init(|| {
+            let Ok(v) = std::env::var("DELVE_SIMD") else {
+                return Ok(None);
+            };
+            match v.as_str() {
+                "scalar" => Ok(Some(SimdPath::Scalar)),
+                "avx2" if kernels::conv::simd::detected() => Ok(Some(SimdPath::Avx2)),
+                "avx2" => Err("DELVE_SIMD=avx2: this CPU lacks avx2/fma".into()),
+                "avx512" => Err(
+                    "DELVE_SIMD=avx512: delve has no AVX-512 kernels yet (scalar or avx2)".into(),
+                ),
+                other => Err(format!("DELVE_SIMD={other}: expected scalar or avx2")),
+            }
+        })
+        .clone()
+}
+
 /// The one tensor type: a dynamically shaped f32 array.
 pub type Tensor = ndarray::ArrayD<f32>;
 

@@ -21,6 +21,14 @@ pub struct BenchResult {
     pub depth: usize,
     /// Batch size.
     pub batch_size: usize,
+    /// Channels of the three conv stages.
+    pub widths: [usize; 3],
+    /// Hidden fc width.
+    pub fc_width: usize,
+    /// The conv kernels' path (`avx2-fma`, `scalar`; `DELVE_SIMD` can force one).
+    pub simd: String,
+    /// The CPU's model name.
+    pub cpu: String,
     /// Rayon threads.
     pub threads: usize,
     /// Training images per second (median step).
@@ -83,8 +91,20 @@ pub fn run(args: BenchArgs) -> Result<()> {
         args.batch_size > 0 && args.steps > 0,
         "--batch-size and --steps must be at least 1"
     );
+    let widths: [usize; 3] = args.width.clone().try_into().map_err(|w: Vec<usize>| {
+        anyhow::anyhow!(
+            "--width: expected three stage widths like 16,32,64, got {} values",
+            w.len()
+        )
+    })?;
+    ensure!(
+        widths.iter().all(|&w| w > 0) && args.fc_width > 0,
+        "--width and --fc-width must be positive"
+    );
     let cfg = PlainNetConfig {
         depth: args.depth,
+        widths,
+        fc_width: args.fc_width,
         ..Default::default()
     };
     let init = init::by_name("msra")?;
@@ -132,6 +152,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         framework: "delve",
         depth: args.depth,
         batch_size: args.batch_size,
+        widths,
+        fc_width: args.fc_width,
+        simd: tensor::simd_path().into(),
+        cpu: crate::store::records::Provenance::current().cpu,
         threads: rayon::current_num_threads(),
         train_images_per_sec: args.batch_size as f64 / t,
         infer_images_per_sec: args.batch_size as f64 / ti,
@@ -149,8 +173,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&result)?);
     } else {
         println!(
-            "depth {} batch {} threads {}: train {:.1} img/s (step {:.1} ms, {:.1} GFLOP/s), inference {:.1} img/s, peak RSS {:.0} MiB",
-            result.depth, result.batch_size, result.threads, result.train_images_per_sec, result.train_step_ms, result.gflops, result.infer_images_per_sec, result.peak_rss_mib
+            "depth {} widths {:?} batch {} threads {} ({}): train {:.1} img/s (step {:.1} ms, {:.1} GFLOP/s), inference {:.1} img/s, peak RSS {:.0} MiB",
+            result.depth, result.widths, result.batch_size, result.threads, result.simd, result.train_images_per_sec, result.train_step_ms, result.gflops, result.infer_images_per_sec, result.peak_rss_mib
         );
         for (k, share) in &result.profile {
             println!("  {k:<22} {:>5.1}%", share * 100.0);

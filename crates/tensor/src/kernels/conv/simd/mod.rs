@@ -7,9 +7,15 @@ pub(crate) mod gemm;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod winograd;
 
-/// Whether this CPU runs the AVX2/FMA kernels (detected once). Elsewhere the convolution
+/// Whether the AVX2/FMA kernels run: the CPU has them (detected once) and `DELVE_SIMD`
+/// does not force the portable path ([`crate::select_simd`]). Elsewhere the convolution
 /// falls back to im2col + GEMM.
 pub fn available() -> bool {
+    detected() && crate::select_simd() != Ok(Some(crate::SimdPath::Scalar))
+}
+
+/// Whether this CPU has AVX2 and FMA (detected once).
+pub fn detected() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
