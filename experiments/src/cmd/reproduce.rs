@@ -40,6 +40,10 @@ fn report(args: &ReproduceArgs, data: &Dataset) -> Result<()> {
         eprintln!("warning: {w}");
     }
     for (d, _) in crate::spec::REPRODUCTION {
+        if !runs.iter().any(|r| r.config.run.depth == d) {
+            eprintln!("no runs of depth {d} yet: its figures are not drawn");
+            continue;
+        }
         for path in depth::draw_depth(&args.out, d)? {
             eprintln!("wrote {}", path.display());
         }
