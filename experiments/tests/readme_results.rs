@@ -60,3 +60,29 @@ fn readme_prelu_tables_are_what_the_committed_csvs_give() {
         assert!(readme.contains(&row), "README lacks `{row}`");
     }
 }
+
+/// README's depth table at initialization is the committed `analyze` CSVs' numbers: for
+/// each depth and initializer, the last conv layer's output std over the first's.
+#[test]
+fn readme_depth_view_table_is_what_the_committed_analysis_gives() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let inits = ["xavier", "msra", "orthogonal", "delta_orthogonal", "lsuv"];
+    for depth in [6, 10, 14, 22, 30, 40, 50] {
+        let path = repo().join(format!("results/depth-sweep/analyze/analyze-d{depth}.csv"));
+        let csv = std::fs::read_to_string(&path).unwrap();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        let mut row = format!("| {depth} |");
+        for init in inits {
+            let convs: Vec<f64> = rows
+                .iter()
+                .filter(|r| r[col("init")] == init && r[col("name")].contains("conv"))
+                .map(|r| r[col("fwd_std")].parse().unwrap())
+                .collect();
+            row += &format!(" {:.2e} |", convs.last().unwrap() / convs.first().unwrap());
+        }
+        assert!(readme.contains(&row), "README lacks `{row}`");
+    }
+}
