@@ -85,12 +85,8 @@ fn step(
     train_step(net, sgd, x.clone(), labels, profile).expect("the benchmark's loss is finite");
 }
 
-/// Runs the benchmark and prints the result.
-pub fn run(args: BenchArgs) -> Result<()> {
-    ensure!(
-        args.batch_size > 0 && args.steps > 0,
-        "--batch-size and --steps must be at least 1"
-    );
+/// The benched net, from `--depth`, `--width` and `--fc-width`.
+fn net_config(args: &BenchArgs) -> Result<PlainNetConfig> {
     let widths: [usize; 3] = args.width.clone().try_into().map_err(|w: Vec<usize>| {
         anyhow::anyhow!(
             "--width: expected three stage widths like 16,32,64, got {} values",
@@ -101,12 +97,38 @@ pub fn run(args: BenchArgs) -> Result<()> {
         widths.iter().all(|&w| w > 0) && args.fc_width > 0,
         "--width and --fc-width must be positive"
     );
-    let cfg = PlainNetConfig {
+    Ok(PlainNetConfig {
         depth: args.depth,
         widths,
         fc_width: args.fc_width,
         ..Default::default()
-    };
+    })
+}
+
+/// Prints the result, as one JSON object or a line of text and the profile.
+fn print(result: &BenchResult, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(result)?);
+    } else {
+        println!(
+            "depth {} widths {:?} batch {} threads {} ({}): train {:.1} img/s (step {:.1} ms, {:.1} GFLOP/s), inference {:.1} img/s, peak RSS {:.0} MiB",
+            result.depth, result.widths, result.batch_size, result.threads, result.simd, result.train_images_per_sec, result.train_step_ms, result.gflops, result.infer_images_per_sec, result.peak_rss_mib
+        );
+        for (k, share) in &result.profile {
+            println!("  {k:<22} {:>5.1}%", share * 100.0);
+        }
+    }
+    Ok(())
+}
+
+/// Runs the benchmark and prints the result.
+pub fn run(args: BenchArgs) -> Result<()> {
+    ensure!(
+        args.batch_size > 0 && args.steps > 0,
+        "--batch-size and --steps must be at least 1"
+    );
+    let cfg = net_config(&args)?;
+    let widths = cfg.widths;
     let init = init::by_name("msra")?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut net = plain_net(&cfg, init.as_ref(), &mut rng)?;
@@ -169,16 +191,5 @@ pub fn run(args: BenchArgs) -> Result<()> {
             .map(|&(k, s)| (k.to_string(), s / total))
             .collect(),
     };
-    if args.json {
-        println!("{}", serde_json::to_string(&result)?);
-    } else {
-        println!(
-            "depth {} widths {:?} batch {} threads {} ({}): train {:.1} img/s (step {:.1} ms, {:.1} GFLOP/s), inference {:.1} img/s, peak RSS {:.0} MiB",
-            result.depth, result.widths, result.batch_size, result.threads, result.simd, result.train_images_per_sec, result.train_step_ms, result.gflops, result.infer_images_per_sec, result.peak_rss_mib
-        );
-        for (k, share) in &result.profile {
-            println!("  {k:<22} {:>5.1}%", share * 100.0);
-        }
-    }
-    Ok(())
+    print(&result, args.json)
 }
