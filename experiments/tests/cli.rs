@@ -40,9 +40,7 @@ fn assert_provenance(config: &serde_json::Value, summary: &serde_json::Value) {
 /// summary.json's fields, `left_chance` recomputed from train.csv by its definition, and
 /// the final error on the full test set.
 fn assert_summary(run_dir: &Path) -> serde_json::Value {
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap())
-            .unwrap();
+    let summary = common::read_json(&run_dir.join("summary.json"));
     for key in [
         "final_test_error",
         "best_test_error",
@@ -127,9 +125,7 @@ fn short_training_writes_every_file_and_the_loss_falls() {
     );
 
     let summary = assert_summary(&run_dir);
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run_dir.join("config.json")).unwrap())
-            .unwrap();
+    let config = common::read_json(&run_dir.join("config.json"));
     assert_eq!(config["run"]["init"], "msra");
     assert_eq!(config["run"]["lr"], 0.01);
     assert_eq!(config["data"].as_array().unwrap().len(), 4);
@@ -407,9 +403,7 @@ fn a_diverging_run_stops_keeps_its_logs_and_the_grid_goes_on() {
         let dir = tmp
             .path()
             .join(format!("runs/d4-msra-relu-lr50-n1024-s{seed}"));
-        let s: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
-                .unwrap();
+        let s = common::read_json(&dir.join("summary.json"));
         assert_eq!(s["diverged"], true);
         let rows = std::fs::read_to_string(dir.join("train.csv"))
             .unwrap()

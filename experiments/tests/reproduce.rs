@@ -51,8 +51,7 @@ fn a_shortened_reproduction_trains_plots_and_reports_the_claims() {
     ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
-    let claims: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("claims.json")).unwrap()).unwrap();
+    let claims = common::read_json(&out.join("claims.json"));
     let list = claims["claims"].as_array().unwrap();
     assert_eq!(list.len(), 6, "the six claims of the spec");
     for c in list {

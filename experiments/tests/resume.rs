@@ -104,10 +104,7 @@ fn a_signal_checkpoints_and_exits_128_plus_it_and_resume_finishes_identically() 
         assert_ok(&run(out.path(), &["--resume"]));
         assert_same_run(reference.path(), out.path());
         // Two processes made the run: the summary's provenance has a segment for each.
-        let summary: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(out.path().join(RUN).join("summary.json")).unwrap(),
-        )
-        .unwrap();
+        let summary = common::read_json(&out.path().join(RUN).join("summary.json"));
         let from: Vec<u64> = summary["segments"]
             .as_array()
             .unwrap()

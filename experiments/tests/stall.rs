@@ -6,10 +6,6 @@ mod common;
 
 use common::run;
 
-fn summary(dir: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
-}
-
 #[test]
 fn a_run_stops_half_an_epoch_after_it_left_chance() {
     let tmp = tempfile::tempdir().unwrap();
@@ -33,7 +29,10 @@ fn a_run_stops_half_an_epoch_after_it_left_chance() {
         out,
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let s = summary(&tmp.path().join("runs/d4-msra-relu-lr0.01-b32-n1024-s0"));
+    let s = common::read_json(
+        &tmp.path()
+            .join("runs/d4-msra-relu-lr0.01-b32-n1024-s0/summary.json"),
+    );
     let left = s["left_chance"]["iteration"]
         .as_u64()
         .expect("it left chance");
@@ -70,14 +69,8 @@ fn caffe_inputs_and_the_paper_head_are_runs_of_their_own() {
     let paper = read("d4-msra-relu-n256-paperhead-s0");
     assert_ne!(plain, caffe, "caffe inputs change the run");
     assert_ne!(plain, paper, "the paper's head changes the run");
-    let config: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(runs.join("d4-msra-relu-n256-caffe-s0/config.json")).unwrap(),
-    )
-    .unwrap();
+    let config = common::read_json(&runs.join("d4-msra-relu-n256-caffe-s0/config.json"));
     assert_eq!(config["run"]["input_scale"], "caffe");
-    let config: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(runs.join("d4-msra-relu-n256-paperhead-s0/config.json")).unwrap(),
-    )
-    .unwrap();
+    let config = common::read_json(&runs.join("d4-msra-relu-n256-paperhead-s0/config.json"));
     assert_eq!(config["run"]["head"], "paper");
 }

@@ -25,10 +25,7 @@ fn lsuv_trains_and_records_its_calibration() {
         out,
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let config: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(tmp.path().join("runs/d6-lsuv-relu-n256-s0/config.json")).unwrap(),
-    )
-    .unwrap();
+    let config = common::read_json(&tmp.path().join("runs/d6-lsuv-relu-n256-s0/config.json"));
     let cal = &config["calibration"];
     assert_eq!(cal["images"].as_array().unwrap().len(), 128);
     assert!(cal["images"]

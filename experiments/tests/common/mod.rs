@@ -29,6 +29,13 @@ pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("spawn experiments")
 }
 
+/// A JSON file a run or report wrote (`summary.json`, `config.json`, `claims.json`).
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+}
+
 pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/fashion-mnist")
 }
