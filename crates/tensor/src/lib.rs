@@ -39,14 +39,13 @@ pub use profile::Profile;
 pub use shape::{ConvGeom, PoolGeom};
 pub use tape::{Mode, NodeId, ParamId, Tape};
 
-/// The SIMD path the conv kernels take on this CPU: `avx2-fma`, or `scalar` where the CPU
-/// lacks AVX2/FMA (im2col + GEMM everywhere).
+/// The SIMD path the conv kernels take on this CPU (`avx512f`, `avx2-fma`, or `scalar`
+/// where the CPU has neither: im2col + GEMM everywhere), as `bench --json` and
+/// `config.json` record it.
 pub fn simd_path() -> &'static str {
-    if kernels::conv::simd::available() {
-        "avx2-fma"
-    } else {
-        "scalar"
-    }
+    kernels::conv::simd::isa()
+        .unwrap_or(SimdPath::Scalar)
+        .name()
 }
 
 /// A kernel path `DELVE_SIMD` can ask for.
@@ -54,14 +53,57 @@ pub fn simd_path() -> &'static str {
 pub enum SimdPath {
     /// The portable kernels (im2col + GEMM), on any CPU.
     Scalar,
-    /// The AVX2/FMA kernels.
+    /// The AVX2/FMA kernels (8 lanes).
     Avx2,
+    /// The AVX-512F kernels (16 lanes): the same bits as [`SimdPath::Avx2`].
+    Avx512,
 }
 
-/// The path `DELVE_SIMD` forces (`scalar` or `avx2`), read once; `Ok(None)` when it is
-/// unset (the best path the CPU has). An unknown value, `avx512` (no AVX-512 kernels yet),
-/// or a path this CPU lacks is an error naming it; the kernels then use the best path the
-/// CPU has, so a program should check this at start (the CLI does, exit 2).
+impl SimdPath {
+    /// Every path, narrowest first.
+    pub const ALL: [SimdPath; 3] = [SimdPath::Scalar, SimdPath::Avx2, SimdPath::Avx512];
+
+    /// The name `DELVE_SIMD` takes.
+    pub fn flag(self) -> &'static str {
+        match self {
+            SimdPath::Scalar => "scalar",
+            SimdPath::Avx2 => "avx2",
+            SimdPath::Avx512 => "avx512",
+        }
+    }
+
+    /// The name files record (the instruction sets it needs).
+    pub fn name(self) -> &'static str {
+        match self {
+            SimdPath::Scalar => "scalar",
+            SimdPath::Avx2 => "avx2-fma",
+            SimdPath::Avx512 => "avx512f",
+        }
+    }
+
+    /// Whether this CPU can run the path (detected once).
+    pub fn detected(self) -> bool {
+        match self {
+            SimdPath::Scalar => true,
+            SimdPath::Avx2 => kernels::conv::simd::has_avx2(),
+            SimdPath::Avx512 => kernels::conv::simd::has_avx512(),
+        }
+    }
+
+    /// What the CPU lacks for this path, as a test's `skipped:` line or an error says it.
+    pub fn lacks(self) -> &'static str {
+        match self {
+            SimdPath::Scalar => "nothing",
+            SimdPath::Avx2 => "avx2/fma",
+            SimdPath::Avx512 => "avx512f",
+        }
+    }
+}
+
+/// The path `DELVE_SIMD` forces (`scalar`, `avx2` or `avx512`), read once; `Ok(None)`
+/// when it is unset (the widest path the CPU has). An unknown value or a path this CPU
+/// lacks is an error naming it; the kernels then use the widest path the CPU has, so a
+/// program should check this at start (the CLI does, exit 2).
 pub fn select_simd() -> std::result::Result<Option<SimdPath>, String> {
     static CHOICE: std::sync::OnceLock<std::result::Result<Option<SimdPath>, String>> =
         std::sync::OnceLock::new();
@@ -70,14 +112,10 @@ pub fn select_simd() -> std::result::Result<Option<SimdPath>, String> {
             let Ok(v) = std::env::var("DELVE_SIMD") else {
                 return Ok(None);
             };
-            match v.as_str() {
-                "scalar" => Ok(Some(SimdPath::Scalar)),
-                "avx2" if kernels::conv::simd::detected() => Ok(Some(SimdPath::Avx2)),
-                "avx2" => Err("DELVE_SIMD=avx2: this CPU lacks avx2/fma".into()),
-                "avx512" => Err(
-                    "DELVE_SIMD=avx512: delve has no AVX-512 kernels yet (scalar or avx2)".into(),
-                ),
-                other => Err(format!("DELVE_SIMD={other}: expected scalar or avx2")),
+            match SimdPath::ALL.into_iter().find(|p| p.flag() == v) {
+                Some(p) if p.detected() => Ok(Some(p)),
+                Some(p) => Err(format!("DELVE_SIMD={v}: this CPU lacks {}", p.lacks())),
+                None => Err(format!("DELVE_SIMD={v}: expected scalar, avx2 or avx512")),
             }
         })
         .clone()

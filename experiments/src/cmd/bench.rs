@@ -25,7 +25,7 @@ pub struct BenchResult {
     pub widths: [usize; 3],
     /// Hidden fc width.
     pub fc_width: usize,
-    /// The conv kernels' path (`avx2-fma`, `scalar`; `DELVE_SIMD` can force one).
+    /// The conv kernels' path (`avx512f`, `avx2-fma`, `scalar`; `DELVE_SIMD` can force one).
     pub simd: String,
     /// The CPU's model name.
     pub cpu: String,

@@ -96,7 +96,7 @@ pub struct Provenance {
     pub rustc: String,
     /// The CPU's model name (`/proc/cpuinfo`).
     pub cpu: String,
-    /// The conv kernels' SIMD path on this CPU (`avx2-fma` or `scalar`).
+    /// The conv kernels' SIMD path on this CPU (`avx512f`, `avx2-fma` or `scalar`).
     pub simd: String,
     /// Worker threads.
     pub threads: usize,

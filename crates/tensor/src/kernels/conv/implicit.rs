@@ -1,6 +1,6 @@
 //! "Same" convolutions (stride 1, odd square kernel, pad `(k−1)/2`) as an implicit GEMM on
-//! AVX2/FMA: no im2col matrix; the 6×16 micro-kernel reads the taps straight from a
-//! zero-padded copy of each image.
+//! AVX2/FMA or AVX-512: no im2col matrix; the 6×16 micro-kernel (16×16 on AVX-512) reads
+//! the taps straight from a zero-padded copy of each image.
 //!
 //! Each image is laid on a padded grid of `(H+2p) × Wp` positions (`Wp = W+2p`) with `p`
 //! spare positions at each end. Output rows are numbered `r = y·Wp + x + p` over the `H`
@@ -18,7 +18,7 @@
 //!   `dYp` the output gradient on the same rows with zeros in the pad columns, so they add
 //!   nothing; small images are laid side by side in one wide image so the rows are long.
 
-use super::simd::gemm::{dot_block, gemm, Block, DotBlock, DOT_A, DOT_B, NR};
+use super::simd::gemm::{dot_block, dot_rows, gemm, Block, DotBlock, DOT_B, NR};
 use super::{copy_rows, sum_in_order, write_output, WEIGHT_GRAD_CHUNK};
 use crate::kernels::elementwise::{Relu, Unary};
 use ndarray::parallel::prelude::*;
@@ -226,16 +226,18 @@ pub(super) fn backward_weight(
 }
 
 /// `dW[o][c][tap] += Σ_r dYp[o][r] · xp[c][r + tap]` for one group of images packed on
-/// the grid `g`. One call: 4 output channels × up to 3 taps of one kernel row, one input
+/// the grid `g`. One call: 4 output channels (8 on AVX-512) × up to 3 taps of one kernel row, one input
 /// channel; the taps' rows are the same input row shifted by one.
 fn weight_dots(g: &Grid, co: usize, c: usize, dyp: &[f32], xp: &[f32], dw: &mut [f32]) {
     let (k, rows, plane) = (g.k, g.rows_padded(), g.plane());
+    let isa = super::simd::isa().expect("conv2d_backward_weight: this CPU lacks AVX2/FMA");
+    let most = dot_rows(isa);
     for ky in 0..k {
-        for o0 in (0..co).step_by(DOT_A) {
+        for o0 in (0..co).step_by(most) {
             for ci in 0..c {
                 for kx0 in (0..k).step_by(DOT_B) {
                     let block = DotBlock {
-                        a_rows: DOT_A.min(co - o0),
+                        a_rows: most.min(co - o0),
                         b_rows: DOT_B.min(k - kx0),
                         len: rows,
                         a_at: o0 * rows,
@@ -246,7 +248,7 @@ fn weight_dots(g: &Grid, co: usize, c: usize, dyp: &[f32], xp: &[f32], dw: &mut 
                         c_row: c * k * k,
                         c_col: 1,
                     };
-                    dot_block(&block, dyp, xp, dw);
+                    dot_block(isa, &block, dyp, xp, dw);
                 }
             }
         }

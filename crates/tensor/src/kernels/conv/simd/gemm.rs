@@ -1,6 +1,7 @@
 //! The register-blocked FMA micro-kernels behind the implicit-GEMM and Winograd
 //! convolutions: a block of up to 6 rows × 16 columns of `C`, kept in twelve AVX2
-//! registers while `K` products are accumulated, then stored (or added) once.
+//! registers (or up to 16 rows, one 16-lane AVX-512 register each) while `K` products are
+//! accumulated, then stored (or added) once.
 //!
 //! `C[i][j] (+)= Σ_s Σ_k A[i](s, k) · B(s, k)[j]` for `i < rows ≤ 6`, `j < 16`, with
 //! `A[i](s, k) = a[i·a_row + a_segments[s] + k·a_k]` and
@@ -8,11 +9,25 @@
 //! let one call walk the 3×3 taps of a convolution, each a different offset into the same
 //! padded image.
 
+use crate::SimdPath;
+
 /// Columns of `C` per call: two 8-lane vectors.
 pub(crate) const NR: usize = 16;
-/// Most rows of `C` per call: 6 rows × 2 vectors = 12 accumulators, plus the two `B`
-/// vectors and one broadcast `A` value: 15 of the 16 AVX2 registers.
+/// Most rows of `C` per call on AVX2: 6 rows × 2 vectors = 12 accumulators, plus the two
+/// `B` vectors and one broadcast `A` value: 15 of the 16 AVX2 registers.
 pub(crate) const MR: usize = 6;
+/// Most rows of `C` per call on AVX-512: 16 rows × 1 vector, the `B` vector and one
+/// broadcast: 18 of the 32 registers. 16 divides every width of the spec and the paper.
+pub(crate) const MR_512: usize = 16;
+
+/// Most rows of `C` one [`gemm_block`] call takes on `isa`.
+pub(crate) fn max_rows(isa: SimdPath) -> usize {
+    if isa == SimdPath::Avx512 {
+        MR_512
+    } else {
+        MR
+    }
+}
 
 /// One block's operands: offsets into the three slices and their strides.
 #[derive(Clone, Copy, Debug)]
@@ -43,15 +58,29 @@ pub struct Block<'s> {
     pub accumulate: bool,
 }
 
-/// Computes one block. Panics (naming the operand) if any index it would touch is out of
-/// bounds, so the unsafe inner loop only ever reads and writes inside the slices.
+/// Computes one block on the widest path (at most [`MR`] rows, or [`MR_512`] on
+/// AVX-512), for the benchmarks; see [`gemm_block_on`].
+#[cfg(feature = "internals")]
 pub fn gemm_block(p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let isa = super::isa().expect("gemm_block: this CPU lacks AVX2/FMA");
+    gemm_block_on(isa, p, a, b, c);
+}
+
+/// Computes one block on `isa` (`Avx2` or `Avx512`, which give the same bits). Panics if
+/// the CPU lacks the path, or (naming the operand) if any index it would touch is out of
+/// bounds, so the unsafe inner loop only ever reads and writes inside the slices.
+pub(crate) fn gemm_block_on(isa: SimdPath, p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let most = max_rows(isa);
     assert!(
-        (1..=MR).contains(&p.rows),
-        "gemm_block: {} rows, expected 1..={MR}",
+        (1..=most).contains(&p.rows),
+        "gemm_block: {} rows, expected 1..={most}",
         p.rows
     );
-    assert!(super::available(), "gemm_block: this CPU lacks AVX2/FMA");
+    assert!(
+        isa != SimdPath::Scalar && isa.detected(),
+        "gemm_block: this CPU lacks {}",
+        isa.lacks()
+    );
     assert_eq!(
         p.a_segments.len(),
         p.b_segments.len(),
@@ -80,6 +109,13 @@ pub fn gemm_block(p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
         c.len()
     );
     #[cfg(target_arch = "x86_64")]
+    if isa == SimdPath::Avx512 {
+        // SAFETY: AVX-512F is available (asserted), `p.rows` is at most `MR_512`, and
+        // every index the kernel touches is at most the maxima checked above.
+        unsafe { avx512::block_rows(p, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX2 and FMA are available (asserted), and every index the kernel touches
     // is at most the maxima checked above.
     unsafe {
@@ -96,7 +132,7 @@ pub fn gemm_block(p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
 }
 
 /// `C = A · B` over all of `C`'s `rows × cols`, block by block (16 columns outer, 6 rows
-/// inner): `template` describes the block at row 0, column 0 (its `rows` is ignored);
+/// inner, or 16 on AVX-512): `template` describes the block at row 0, column 0 (its `rows` is ignored);
 /// a block at `(o0, r0)` reads `A` from `a_at + o0·a_row`, `B` from `b_at + r0`, and
 /// writes `C` at `c_at + o0·c_row + r0`. `cols` is a multiple of [`NR`].
 pub(crate) fn gemm(
@@ -107,22 +143,36 @@ pub(crate) fn gemm(
     b: &[f32],
     c: &mut [f32],
 ) {
+    let isa = super::isa().expect("gemm: this CPU lacks AVX2/FMA");
+    let most = max_rows(isa);
     for r0 in (0..cols).step_by(NR) {
-        for o0 in (0..rows).step_by(MR) {
+        for o0 in (0..rows).step_by(most) {
             let block = Block {
-                rows: MR.min(rows - o0),
+                rows: most.min(rows - o0),
                 a_at: template.a_at + o0 * template.a_row,
                 b_at: template.b_at + r0,
                 c_at: template.c_at + o0 * template.c_row + r0,
                 ..*template
             };
-            gemm_block(&block, a, b, c);
+            gemm_block_on(isa, &block, a, b, c);
         }
     }
 }
 
-/// Rows of `A` per [`dot_block`] call.
+/// Rows of `A` per [`dot_block`] call on AVX2.
 pub(crate) const DOT_A: usize = 4;
+/// Rows of `A` per [`dot_block`] call on AVX-512: 4 pairs of rows, each pair in one
+/// register (8 lanes each), × 3 `B` rows = 12 accumulators.
+pub(crate) const DOT_A_512: usize = 8;
+
+/// Most rows of `A` one [`dot_block`] call takes on `isa`.
+pub(crate) fn dot_rows(isa: SimdPath) -> usize {
+    if isa == SimdPath::Avx512 {
+        DOT_A_512
+    } else {
+        DOT_A
+    }
+}
 /// Most rows of `B` per [`dot_block`] call: 4 × 3 accumulators, 3 `B` vectors and one `A`
 /// vector fill the 16 AVX2 registers.
 pub(crate) const DOT_B: usize = 3;
@@ -155,12 +205,14 @@ pub(crate) struct DotBlock {
     pub(crate) c_col: usize,
 }
 
-/// Computes one [`DotBlock`], adding to `C`. Panics (naming the operand) if any index it
-/// would touch is out of bounds.
-pub(crate) fn dot_block(p: &DotBlock, a: &[f32], b: &[f32], c: &mut [f32]) {
+/// Computes one [`DotBlock`] on `isa` (`Avx2` or `Avx512`, which give the same bits),
+/// adding to `C`. Panics if the CPU lacks the path, or (naming the operand) if any index
+/// it would touch is out of bounds.
+pub(crate) fn dot_block(isa: SimdPath, p: &DotBlock, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let most = dot_rows(isa);
     assert!(
-        (1..=DOT_A).contains(&p.a_rows) && (1..=DOT_B).contains(&p.b_rows),
-        "dot_block: {}x{} rows, expected at most {DOT_A}x{DOT_B}",
+        (1..=most).contains(&p.a_rows) && (1..=DOT_B).contains(&p.b_rows),
+        "dot_block: {}x{} rows, expected at most {most}x{DOT_B}",
         p.a_rows,
         p.b_rows
     );
@@ -169,7 +221,11 @@ pub(crate) fn dot_block(p: &DotBlock, a: &[f32], b: &[f32], c: &mut [f32]) {
         "dot_block: length {} is not a multiple of 8",
         p.len
     );
-    assert!(super::available(), "dot_block: this CPU lacks AVX2/FMA");
+    assert!(
+        isa != SimdPath::Scalar && isa.detected(),
+        "dot_block: this CPU lacks {}",
+        isa.lacks()
+    );
     if p.len > 0 {
         let a_max = p.a_at + (p.a_rows - 1) * p.a_row + p.len - 1;
         assert!(
@@ -191,24 +247,17 @@ pub(crate) fn dot_block(p: &DotBlock, a: &[f32], b: &[f32], c: &mut [f32]) {
         c.len()
     );
     #[cfg(target_arch = "x86_64")]
+    if isa == SimdPath::Avx512 {
+        // SAFETY: AVX-512F (so AVX2 and FMA) is available (asserted), the row counts are
+        // within `DOT_A_512 × DOT_B`, and every index is at most the maxima checked above.
+        unsafe { avx512::dot_rows(p, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX2 and FMA are available (asserted), and every index the kernel touches
     // is at most the maxima checked above.
     unsafe {
-        let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-        match (p.a_rows, p.b_rows) {
-            (4, 3) => avx2::dot::<4, 3>(p, a, b, c),
-            (4, 2) => avx2::dot::<4, 2>(p, a, b, c),
-            (4, _) => avx2::dot::<4, 1>(p, a, b, c),
-            (3, 3) => avx2::dot::<3, 3>(p, a, b, c),
-            (3, 2) => avx2::dot::<3, 2>(p, a, b, c),
-            (3, _) => avx2::dot::<3, 1>(p, a, b, c),
-            (2, 3) => avx2::dot::<2, 3>(p, a, b, c),
-            (2, 2) => avx2::dot::<2, 2>(p, a, b, c),
-            (2, _) => avx2::dot::<2, 1>(p, a, b, c),
-            (_, 3) => avx2::dot::<1, 3>(p, a, b, c),
-            (_, 2) => avx2::dot::<1, 2>(p, a, b, c),
-            (_, _) => avx2::dot::<1, 1>(p, a, b, c),
-        }
+        avx2::dot_rows(p, a.as_ptr(), b.as_ptr(), c.as_mut_ptr())
     }
 }
 
@@ -216,6 +265,31 @@ pub(crate) fn dot_block(p: &DotBlock, a: &[f32], b: &[f32], c: &mut [f32]) {
 mod avx2 {
     use super::{Block, DotBlock};
     use std::arch::x86_64::*;
+
+    /// [`dot`] for `p`'s row counts (at most `DOT_A × DOT_B`).
+    ///
+    /// # Safety
+    ///
+    /// As [`dot`], but for whatever `(p.a_rows, p.b_rows)` is.
+    pub unsafe fn dot_rows(p: &DotBlock, a: *const f32, b: *const f32, c: *mut f32) {
+        // SAFETY: each arm's `RA × RB` is `p`'s row counts; the rest is the contract.
+        unsafe {
+            match (p.a_rows, p.b_rows) {
+                (4, 3) => dot::<4, 3>(p, a, b, c),
+                (4, 2) => dot::<4, 2>(p, a, b, c),
+                (4, _) => dot::<4, 1>(p, a, b, c),
+                (3, 3) => dot::<3, 3>(p, a, b, c),
+                (3, 2) => dot::<3, 2>(p, a, b, c),
+                (3, _) => dot::<3, 1>(p, a, b, c),
+                (2, 3) => dot::<2, 3>(p, a, b, c),
+                (2, 2) => dot::<2, 2>(p, a, b, c),
+                (2, _) => dot::<2, 1>(p, a, b, c),
+                (_, 3) => dot::<1, 3>(p, a, b, c),
+                (_, 2) => dot::<1, 2>(p, a, b, c),
+                (_, _) => dot::<1, 1>(p, a, b, c),
+            }
+        }
+    }
 
     /// The kernel for `R` rows; the loops over `R` unroll, so the accumulators stay in
     /// registers.
@@ -230,8 +304,8 @@ mod avx2 {
         unsafe {
             let mut acc = [[_mm256_setzero_ps(); 2]; R];
             for (&sa, &sb) in p.a_segments.iter().zip(p.b_segments) {
-                let mut ap = a.add(p.a_at + sa);
-                let mut bp = b.add(p.b_at + sb);
+                let mut ap = a.wrapping_add(p.a_at + sa);
+                let mut bp = b.wrapping_add(p.b_at + sb);
                 for _ in 0..p.seg_len {
                     let b0 = _mm256_loadu_ps(bp);
                     let b1 = _mm256_loadu_ps(bp.add(8));
@@ -240,8 +314,8 @@ mod avx2 {
                         acc[0] = _mm256_fmadd_ps(ai, b0, acc[0]);
                         acc[1] = _mm256_fmadd_ps(ai, b1, acc[1]);
                     }
-                    ap = ap.add(p.a_k);
-                    bp = bp.add(p.b_k);
+                    ap = ap.wrapping_add(p.a_k); // past the end after the last `k`: never read
+                    bp = bp.wrapping_add(p.b_k);
                 }
             }
             for (i, acc) in acc.iter().enumerate() {
@@ -293,10 +367,188 @@ mod avx2 {
             }
             for (i, acc) in acc.iter().enumerate() {
                 for (j, &v) in acc.iter().enumerate() {
-                    let half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-                    let pair = _mm_add_ps(half, _mm_movehl_ps(half, half));
-                    let one = _mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1));
-                    *c.add(p.c_at + i * p.c_row + j * p.c_col) += _mm_cvtss_f32(one);
+                    *c.add(p.c_at + i * p.c_row + j * p.c_col) += sum_lanes(v);
+                }
+            }
+        }
+    }
+
+    /// The sum of the 8 lanes of `v` in one fixed order: halves, then pairs, then the two
+    /// left (the AVX-512 kernel sums its half-registers with this same function).
+    ///
+    /// # Safety
+    ///
+    /// AVX2 is available.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn sum_lanes(v: __m256) -> f32 {
+        let half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let pair = _mm_add_ps(half, _mm_movehl_ps(half, half));
+        let one = _mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1));
+        _mm_cvtss_f32(one)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{avx2, Block, DotBlock};
+    use std::arch::x86_64::*;
+
+    /// [`block`] for `p.rows` rows.
+    ///
+    /// # Safety
+    ///
+    /// As [`block`], with `1 <= p.rows <= MR_512`.
+    pub unsafe fn block_rows(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
+        // SAFETY: each arm's `R` is `p.rows`; the rest is the contract.
+        unsafe {
+            match p.rows {
+                16 => block::<16>(p, a, b, c),
+                15 => block::<15>(p, a, b, c),
+                14 => block::<14>(p, a, b, c),
+                13 => block::<13>(p, a, b, c),
+                12 => block::<12>(p, a, b, c),
+                11 => block::<11>(p, a, b, c),
+                10 => block::<10>(p, a, b, c),
+                9 => block::<9>(p, a, b, c),
+                8 => block::<8>(p, a, b, c),
+                7 => block::<7>(p, a, b, c),
+                6 => block::<6>(p, a, b, c),
+                5 => block::<5>(p, a, b, c),
+                4 => block::<4>(p, a, b, c),
+                3 => block::<3>(p, a, b, c),
+                2 => block::<2>(p, a, b, c),
+                _ => block::<1>(p, a, b, c),
+            }
+        }
+    }
+
+    /// The kernel for `R` rows, one 16-lane register per row of `C`: lane `j` of row `i`
+    /// receives the same fused multiply-adds, in the same order, as lane `j % 8` of the
+    /// AVX2 kernel's register `j / 8`, so the result is the same to the bit.
+    ///
+    /// # Safety
+    ///
+    /// AVX-512F is available, `R == p.rows`, and every index of `a`, `b` and `c` that `p`
+    /// describes (up to the maxima [`super::gemm_block_on`] checks) is in bounds.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn block<const R: usize>(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
+        // SAFETY: every pointer below stays within the bounds of the contract.
+        unsafe {
+            let mut acc = [_mm512_setzero_ps(); R];
+            for (&sa, &sb) in p.a_segments.iter().zip(p.b_segments) {
+                let mut ap = a.wrapping_add(p.a_at + sa);
+                let mut bp = b.wrapping_add(p.b_at + sb);
+                for _ in 0..p.seg_len {
+                    let bv = _mm512_loadu_ps(bp);
+                    for (i, acc) in acc.iter_mut().enumerate() {
+                        let ai = _mm512_set1_ps(*ap.add(i * p.a_row));
+                        *acc = _mm512_fmadd_ps(ai, bv, *acc);
+                    }
+                    ap = ap.wrapping_add(p.a_k); // past the end after the last `k`: never read
+                    bp = bp.wrapping_add(p.b_k);
+                }
+            }
+            for (i, &acc) in acc.iter().enumerate() {
+                let cp = c.add(p.c_at + i * p.c_row);
+                let v = if p.accumulate {
+                    _mm512_add_ps(acc, _mm512_loadu_ps(cp))
+                } else {
+                    acc
+                };
+                _mm512_storeu_ps(cp, v);
+            }
+        }
+    }
+
+    /// [`dot`] over `p`'s rows of `A` in pairs, and the AVX2 kernel for an odd last row.
+    ///
+    /// # Safety
+    ///
+    /// As [`dot`], with `1 <= p.a_rows <= DOT_A_512` and `1 <= p.b_rows <= DOT_B`.
+    pub unsafe fn dot_rows(p: &DotBlock, a: *const f32, b: *const f32, c: *mut f32) {
+        // SAFETY: each arm's `PA × RB` is `p`'s row pairs and `B` rows, inside the block;
+        // the odd row is the block's last row of `A` and of `C` (the contract).
+        unsafe {
+            let pairs = DotBlock {
+                a_rows: p.a_rows / 2 * 2,
+                ..*p
+            };
+            match (pairs.a_rows / 2, p.b_rows) {
+                (0, _) => {}
+                (4, 3) => dot::<4, 3>(&pairs, a, b, c),
+                (4, 2) => dot::<4, 2>(&pairs, a, b, c),
+                (4, _) => dot::<4, 1>(&pairs, a, b, c),
+                (3, 3) => dot::<3, 3>(&pairs, a, b, c),
+                (3, 2) => dot::<3, 2>(&pairs, a, b, c),
+                (3, _) => dot::<3, 1>(&pairs, a, b, c),
+                (2, 3) => dot::<2, 3>(&pairs, a, b, c),
+                (2, 2) => dot::<2, 2>(&pairs, a, b, c),
+                (2, _) => dot::<2, 1>(&pairs, a, b, c),
+                (_, 3) => dot::<1, 3>(&pairs, a, b, c),
+                (_, 2) => dot::<1, 2>(&pairs, a, b, c),
+                (_, _) => dot::<1, 1>(&pairs, a, b, c),
+            }
+            if p.a_rows % 2 == 1 {
+                let last = p.a_rows - 1;
+                let odd = DotBlock {
+                    a_rows: 1,
+                    a_at: p.a_at + last * p.a_row,
+                    c_at: p.c_at + last * p.c_row,
+                    ..*p
+                };
+                avx2::dot_rows(&odd, a, b, c);
+            }
+        }
+    }
+
+    /// The dot-product kernel for `2·PA × RB` rows: one register holds two rows of `A`
+    /// (8 lanes each) against one row of `B` in both halves, so each half runs exactly the
+    /// AVX2 kernel's 8-lane chain and is summed across by the same function: the same
+    /// bits as the AVX2 path, with full-width fused multiply-adds.
+    ///
+    /// # Safety
+    ///
+    /// AVX-512F is available, `(2·PA, RB) == (p.a_rows, p.b_rows)`, `p.len` is a multiple
+    /// of 8, and every index of `a`, `b` and `c` that `p` describes (up to the maxima
+    /// [`super::dot_block`] checks) is in bounds.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn dot<const PA: usize, const RB: usize>(
+        p: &DotBlock,
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+    ) {
+        // SAFETY: every pointer below stays within the bounds of the contract.
+        unsafe {
+            let mut acc = [[_mm512_setzero_ps(); RB]; PA];
+            let a0 = a.add(p.a_at);
+            let b0 = b.add(p.b_at);
+            let mut k = 0;
+            while k < p.len {
+                let mut bv = [_mm512_setzero_ps(); RB];
+                for (j, v) in bv.iter_mut().enumerate() {
+                    let row = _mm256_castps_pd(_mm256_loadu_ps(b0.add(j * p.b_row + k)));
+                    *v = _mm512_castpd_ps(_mm512_broadcast_f64x4(row));
+                }
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    let lo = _mm256_castps_pd(_mm256_loadu_ps(a0.add(2 * i * p.a_row + k)));
+                    let hi = _mm256_castps_pd(_mm256_loadu_ps(a0.add((2 * i + 1) * p.a_row + k)));
+                    let av =
+                        _mm512_castpd_ps(_mm512_insertf64x4::<1>(_mm512_castpd256_pd512(lo), hi));
+                    for (acc, &bv) in acc.iter_mut().zip(&bv) {
+                        *acc = _mm512_fmadd_ps(av, bv, *acc);
+                    }
+                }
+                k += 8;
+            }
+            for (i, acc) in acc.iter().enumerate() {
+                for (j, &v) in acc.iter().enumerate() {
+                    let lo = _mm512_castps512_ps256(v);
+                    let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+                    let at = p.c_at + 2 * i * p.c_row + j * p.c_col;
+                    *c.add(at) += avx2::sum_lanes(lo);
+                    *c.add(at + p.c_row) += avx2::sum_lanes(hi);
                 }
             }
         }

@@ -1,138 +1,280 @@
-//! The micro-kernels against naive sums.
+//! The micro-kernels against naive sums, on every SIMD path this CPU has, and the AVX-512
+//! kernels against the AVX2 ones bit for bit. A path the CPU lacks prints one `skipped:`
+//! line. (`scripts/miri-avx512.sh` runs these tests under Miri with AVX-512 enabled, so
+//! the AVX-512 kernels are checked on a CPU without it.)
 
-use super::super::available;
 use super::*;
+
+/// The SIMD paths this CPU has; a `skipped:` line for each one it lacks.
+fn paths(test: &str) -> Vec<SimdPath> {
+    [SimdPath::Avx2, SimdPath::Avx512]
+        .into_iter()
+        .filter(|p| {
+            let has = p.detected();
+            if !has {
+                eprintln!("{test}: {:?} skipped: cpu lacks {}", p, p.lacks());
+            }
+            has
+        })
+        .collect()
+}
+
+fn a_values(n: usize) -> Vec<f32> {
+    (0..n).map(|i| ((i * 37) % 23) as f32 * 0.1 - 1.0).collect()
+}
+
+fn b_values(n: usize) -> Vec<f32> {
+    (0..n).map(|i| ((i * 11) % 17) as f32 * 0.2 - 1.5).collect()
+}
+
+/// `p` on `isa`, split into blocks of at most that path's rows.
+fn block_by(isa: SimdPath, p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
+    for r0 in (0..p.rows).step_by(max_rows(isa)) {
+        let part = Block {
+            rows: max_rows(isa).min(p.rows - r0),
+            a_at: p.a_at + r0 * p.a_row,
+            c_at: p.c_at + r0 * p.c_row,
+            ..*p
+        };
+        gemm_block_on(isa, &part, a, b, c);
+    }
+}
 
 #[test]
 fn a_block_matches_the_naive_sum_for_every_row_count() {
-    if !available() {
-        eprintln!("skipped: no AVX2/FMA on this CPU");
-        return;
-    }
     let (seg_len, segments, b_segments) = (5usize, [0usize, 7, 3], [100usize, 0, 203]);
-    let a: Vec<f32> = (0..200)
-        .map(|i| ((i * 37) % 23) as f32 * 0.1 - 1.0)
-        .collect();
-    let b: Vec<f32> = (0..203 + 20 * seg_len)
-        .map(|i| ((i * 11) % 17) as f32 * 0.2 - 1.5)
-        .collect();
-    for rows in 1..=MR {
-        for accumulate in [false, true] {
-            let p = Block {
-                rows,
-                a_at: 2,
-                a_row: 9,
-                a_k: 4,
-                a_segments: &segments,
-                b_segments: &b_segments,
-                seg_len,
-                b_at: 1,
-                b_k: 20,
-                c_at: 3,
-                c_row: 17,
-                accumulate,
-            };
-            let mut c = vec![0.5f32; 3 + rows * 17 + NR];
-            let before = c.clone();
-            gemm_block(&p, &a, &b, &mut c);
-            for i in 0..rows {
-                for j in 0..NR {
-                    let mut want = if accumulate { 0.5f64 } else { 0.0 };
-                    for (s, &off) in segments.iter().enumerate() {
-                        for k in 0..seg_len {
-                            let av = a[2 + i * 9 + off + k * 4] as f64;
-                            let bv = b[1 + b_segments[s] + k * 20 + j] as f64;
-                            want += av * bv;
+    let a = a_values(2 + MR_512 * 9 + 7 + 4 * seg_len);
+    let b = b_values(203 + 20 * seg_len);
+    for isa in paths("a_block_matches_the_naive_sum_for_every_row_count") {
+        for rows in 1..=max_rows(isa) {
+            for accumulate in [false, true] {
+                let p = Block {
+                    rows,
+                    a_at: 2,
+                    a_row: 9,
+                    a_k: 4,
+                    a_segments: &segments,
+                    b_segments: &b_segments,
+                    seg_len,
+                    b_at: 1,
+                    b_k: 20,
+                    c_at: 3,
+                    c_row: 17,
+                    accumulate,
+                };
+                let mut c = vec![0.5f32; 3 + rows * 17 + NR];
+                let before = c.clone();
+                gemm_block_on(isa, &p, &a, &b, &mut c);
+                for i in 0..rows {
+                    for j in 0..NR {
+                        let mut want = if accumulate { 0.5f64 } else { 0.0 };
+                        for (s, &off) in segments.iter().enumerate() {
+                            for k in 0..seg_len {
+                                let av = a[2 + i * 9 + off + k * 4] as f64;
+                                let bv = b[1 + b_segments[s] + k * 20 + j] as f64;
+                                want += av * bv;
+                            }
                         }
+                        let got = c[3 + i * 17 + j] as f64;
+                        assert!((got - want).abs() < 1e-4, "{isa:?} rows {rows} ({i},{j})");
                     }
-                    let got = c[3 + i * 17 + j] as f64;
-                    assert!((got - want).abs() < 1e-4, "rows {rows} ({i},{j})");
                 }
-            }
-            // Nothing outside the block is touched.
-            for (idx, (x, y)) in c.iter().zip(&before).enumerate() {
-                let inside = idx >= 3 && (idx - 3) % 17 < NR && (idx - 3) / 17 < rows;
-                if !inside {
-                    assert_eq!(x, y, "index {idx} outside the block changed");
+                // Nothing outside the block is touched.
+                for (idx, (x, y)) in c.iter().zip(&before).enumerate() {
+                    let inside = idx >= 3 && (idx - 3) % 17 < NR && (idx - 3) / 17 < rows;
+                    if !inside {
+                        assert_eq!(x, y, "{isa:?}: index {idx} outside the block changed");
+                    }
                 }
             }
         }
     }
 }
 
+/// The AVX-512 block kernel and the AVX2 one (in blocks of 6 rows) write the same bits,
+/// for every row count up to 16, overwriting and accumulating.
 #[test]
-fn a_dot_block_matches_the_naive_sum_for_every_row_count() {
-    if !available() {
-        eprintln!("skipped: no AVX2/FMA on this CPU");
+fn avx512_blocks_are_bit_identical_to_avx2() {
+    let ran = paths("avx512_blocks_are_bit_identical_to_avx2");
+    if ran.len() < 2 {
         return;
     }
-    let a: Vec<f32> = (0..300)
+    let (seg_len, segments, b_segments) = (13usize, [0usize, 5, 11, 2], [0usize, 31, 7, 64]);
+    let a: Vec<f32> = a_values(MR_512 * 40 + 11 + seg_len)
+        .iter()
+        .map(|v| v / 3.0)
+        .collect();
+    let b: Vec<f32> = b_values(64 + 24 * seg_len + NR)
+        .iter()
+        .map(|v| v * 1.7)
+        .collect();
+    for rows in 1..=MR_512 {
+        for accumulate in [false, true] {
+            let p = Block {
+                rows,
+                a_at: 0,
+                a_row: 40,
+                a_k: 1,
+                a_segments: &segments,
+                b_segments: &b_segments,
+                seg_len,
+                b_at: 0,
+                b_k: 24,
+                c_at: 1,
+                c_row: 19,
+                accumulate,
+            };
+            let start: Vec<f32> = b_values(1 + rows * 19 + NR);
+            let (mut c2, mut c5) = (start.clone(), start);
+            block_by(SimdPath::Avx2, &p, &a, &b, &mut c2);
+            block_by(SimdPath::Avx512, &p, &a, &b, &mut c5);
+            let bits = |c: &[f32]| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&c2), bits(&c5), "rows {rows} accumulate {accumulate}");
+        }
+    }
+}
+
+/// One dot block on `isa`, from a `C` of 0.25s; returns `C`.
+fn dot_on(isa: SimdPath, a_rows: usize, b_rows: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
+    let p = DotBlock {
+        a_rows,
+        b_rows,
+        len: 24,
+        a_at: 5,
+        a_row: 50,
+        b_at: 3,
+        b_row: 41,
+        c_at: 2,
+        c_row: 9,
+        c_col: 2,
+    };
+    let mut c = vec![0.25f32; 2 + DOT_A_512 * 9 + 2 * 2 + 1];
+    dot_block(isa, &p, a, b, &mut c);
+    c
+}
+
+#[test]
+fn a_dot_block_matches_the_naive_sum_for_every_row_count() {
+    let a: Vec<f32> = (0..5 + DOT_A_512 * 50 + 24)
         .map(|i| ((i * 29) % 31) as f32 * 0.1 - 1.4)
         .collect();
     let b: Vec<f32> = (0..300)
         .map(|i| ((i * 13) % 19) as f32 * 0.2 - 1.7)
         .collect();
-    for a_rows in 1..=DOT_A {
-        for b_rows in 1..=DOT_B {
-            let p = DotBlock {
-                a_rows,
-                b_rows,
-                len: 24,
-                a_at: 5,
-                a_row: 50,
-                b_at: 3,
-                b_row: 41,
-                c_at: 2,
-                c_row: 9,
-                c_col: 2,
-            };
-            let mut c = vec![0.25f32; 2 + 3 * 9 + 2 * 2 + 1];
-            let before = c.clone();
-            dot_block(&p, &a, &b, &mut c);
-            for (idx, (&got, &was)) in c.iter().zip(&before).enumerate() {
-                let (i, j) = (
-                    (idx as isize - 2).div_euclid(9),
-                    (idx as isize - 2).rem_euclid(9),
-                );
-                let inside =
-                    idx >= 2 && i < a_rows as isize && j % 2 == 0 && j / 2 < b_rows as isize;
-                if !inside {
-                    assert_eq!(got, was, "index {idx} outside the block changed");
-                    continue;
+    for isa in paths("a_dot_block_matches_the_naive_sum_for_every_row_count") {
+        for a_rows in 1..=dot_rows(isa) {
+            for b_rows in 1..=DOT_B {
+                let c = dot_on(isa, a_rows, b_rows, &a, &b);
+                for (idx, &got) in c.iter().enumerate() {
+                    let (i, j) = (
+                        (idx as isize - 2).div_euclid(9),
+                        (idx as isize - 2).rem_euclid(9),
+                    );
+                    let inside =
+                        idx >= 2 && i < a_rows as isize && j % 2 == 0 && j / 2 < b_rows as isize;
+                    if !inside {
+                        assert_eq!(got, 0.25, "{isa:?}: index {idx} outside the block changed");
+                        continue;
+                    }
+                    let (i, j) = (i as usize, j as usize / 2);
+                    let want: f64 = 0.25
+                        + (0..24)
+                            .map(|k| a[5 + i * 50 + k] as f64 * b[3 + j * 41 + k] as f64)
+                            .sum::<f64>();
+                    assert!(
+                        (got as f64 - want).abs() < 1e-4,
+                        "{isa:?} {a_rows}x{b_rows} ({i},{j})"
+                    );
                 }
-                let (i, j) = (i as usize, j as usize / 2);
-                let want: f64 = 0.25
-                    + (0..24)
-                        .map(|k| a[5 + i * 50 + k] as f64 * b[3 + j * 41 + k] as f64)
-                        .sum::<f64>();
-                assert!(
-                    (got as f64 - want).abs() < 1e-4,
-                    "{a_rows}x{b_rows} ({i},{j})"
-                );
             }
         }
     }
 }
 
+/// The AVX-512 dot kernel (rows of `A` in pairs, an odd one on AVX2) and the AVX2 one
+/// (in blocks of 4 rows) add the same bits, for every row count.
 #[test]
-#[should_panic(expected = "gemm_block: A reads")]
-fn out_of_bounds_operands_panic_instead_of_reading() {
-    if !available() {
-        panic!("gemm_block: A reads (skipped: no AVX2)");
+fn avx512_dots_are_bit_identical_to_avx2() {
+    let ran = paths("avx512_dots_are_bit_identical_to_avx2");
+    if ran.len() < 2 {
+        return;
     }
-    let p = Block {
-        rows: 6,
-        a_at: 0,
-        a_row: 10,
-        a_k: 1,
-        a_segments: &[0],
-        b_segments: &[0],
-        seg_len: 4,
-        b_at: 0,
-        b_k: 16,
-        c_at: 0,
-        c_row: 16,
-        accumulate: false,
-    };
-    gemm_block(&p, &[0.0; 20], &[0.0; 64], &mut [0.0; 96]);
+    let a: Vec<f32> = a_values(5 + DOT_A_512 * 50 + 24);
+    let b: Vec<f32> = b_values(300).iter().map(|v| v * 0.37).collect();
+    for a_rows in 1..=DOT_A_512 {
+        for b_rows in 1..=DOT_B {
+            let wide = dot_on(SimdPath::Avx512, a_rows, b_rows, &a, &b);
+            let mut narrow = vec![0.25f32; wide.len()];
+            for r0 in (0..a_rows).step_by(DOT_A) {
+                let part = DotBlock {
+                    a_rows: DOT_A.min(a_rows - r0),
+                    b_rows,
+                    len: 24,
+                    a_at: 5 + r0 * 50,
+                    a_row: 50,
+                    b_at: 3,
+                    b_row: 41,
+                    c_at: 2 + r0 * 9,
+                    c_row: 9,
+                    c_col: 2,
+                };
+                dot_block(SimdPath::Avx2, &part, &a, &b, &mut narrow);
+            }
+            let bits = |c: &[f32]| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&narrow), bits(&wide), "{a_rows}x{b_rows}");
+        }
+    }
+}
+
+#[test]
+fn out_of_bounds_operands_panic_instead_of_reading() {
+    for isa in paths("out_of_bounds_operands_panic_instead_of_reading") {
+        let p = Block {
+            rows: 6,
+            a_at: 0,
+            a_row: 10,
+            a_k: 1,
+            a_segments: &[0],
+            b_segments: &[0],
+            seg_len: 4,
+            b_at: 0,
+            b_k: 16,
+            c_at: 0,
+            c_row: 16,
+            accumulate: false,
+        };
+        let err = std::panic::catch_unwind(|| {
+            gemm_block_on(isa, &p, &[0.0; 20], &[0.0; 64], &mut [0.0; 96]);
+        })
+        .expect_err("an out-of-bounds A must panic");
+        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("gemm_block: A reads"), "{isa:?}: {msg}");
+    }
+}
+
+#[test]
+fn a_path_the_cpu_lacks_is_refused() {
+    for isa in [SimdPath::Avx2, SimdPath::Avx512] {
+        if isa.detected() {
+            continue;
+        }
+        let p = DotBlock {
+            a_rows: 1,
+            b_rows: 1,
+            len: 8,
+            a_at: 0,
+            a_row: 8,
+            b_at: 0,
+            b_row: 8,
+            c_at: 0,
+            c_row: 1,
+            c_col: 1,
+        };
+        let err = std::panic::catch_unwind(|| {
+            dot_block(isa, &p, &[0.0; 8], &[0.0; 8], &mut [0.0; 1]);
+        })
+        .expect_err("a path the CPU lacks must be refused");
+        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("this CPU lacks"), "{isa:?}: {msg}");
+    }
 }

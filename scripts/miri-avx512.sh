@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the micro-kernel tests under Miri with AVX-512 (and AVX2/FMA) enabled, so the
+# AVX-512 kernels are executed, checked against naive sums and against the AVX2 kernels
+# bit for bit, and checked for undefined behaviour (out-of-bounds reads and pointer
+# arithmetic) on a CPU that has no AVX-512 at all. Miri interprets the intrinsics' meaning,
+# not the machine code: the code generation is checked only where the CPU has AVX-512
+# (`cargo test` there runs the same tests natively, and the end-to-end
+# `avx2_and_avx512_give_identical_runs`).
+#
+# Needs the nightly toolchain with Miri: `rustup component add miri rust-src --toolchain nightly`.
+# About 6 minutes the first time (Miri builds the dependencies), one after that.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUSTFLAGS="-C target-feature=+avx2,+fma,+avx512f" \
+    cargo +nightly miri test -p tensor --lib simd::gemm -- --nocapture "$@"
