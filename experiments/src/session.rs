@@ -262,12 +262,12 @@ fn draw(out: &Path, runs: &[RunSpec]) -> Result<()> {
             depths.push(r.depth);
         }
     }
+    let (all, _) = report::runs::load_runs(out)?;
     for d in depths {
-        for path in report::depth::draw_depth(out, d)? {
+        for path in report::depth::draw_depth(out, d, &all)? {
             eprintln!("wrote {}", path.display());
         }
     }
-    let (all, _) = report::runs::load_runs(out)?;
     for path in report::sweep::draw_sweep(out, &all)?.unwrap_or_default() {
         eprintln!("wrote {}", path.display());
     }

@@ -18,7 +18,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
         bail!("no runs under {}", args.out.join("runs").display());
     }
     for d in depths {
-        for p in depth::draw_depth(&args.out, d)? {
+        for p in depth::draw_depth(&args.out, d, &loaded)? {
             eprintln!("wrote {}", p.display());
         }
     }

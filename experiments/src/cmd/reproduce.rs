@@ -44,7 +44,7 @@ fn report(args: &ReproduceArgs, data: &Dataset) -> Result<()> {
             eprintln!("no runs of depth {d} yet: its figures are not drawn");
             continue;
         }
-        for path in depth::draw_depth(&args.out, d)? {
+        for path in depth::draw_depth(&args.out, d, &runs)? {
             eprintln!("wrote {}", path.display());
         }
     }

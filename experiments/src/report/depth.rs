@@ -4,7 +4,7 @@
 //! and last layers' gradient norms, smoothed.
 
 use crate::report::figure::{self, color_for, palette, Band, Figure, Panel, Series, Stroke};
-use crate::report::runs::{load_runs, RunData};
+use crate::report::runs::RunData;
 use crate::run::metrics::{CHANCE_LOSS, TAIL};
 use anyhow::{bail, Result};
 use plotters::style::RGBColor;
@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 const GRAD_WINDOW: usize = 50;
 
 /// Runs that differ only in their seed: one line (the mean) and one band (the range).
-struct Group {
+struct Group<'a> {
     label: String,
     color: RGBColor,
-    runs: Vec<RunData>,
+    runs: Vec<&'a RunData>,
 }
 
 /// A run's configuration with its seed and name blanked: equal for the seeds of a group.
@@ -42,10 +42,10 @@ fn label(r: &RunData, by_rule: bool) -> String {
         .to_string()
 }
 
-fn groups(runs: Vec<RunData>) -> Vec<Group> {
-    let mut cells: Vec<(crate::spec::RunSpec, Vec<RunData>)> = vec![];
+fn groups<'a>(runs: impl IntoIterator<Item = &'a RunData>) -> Vec<Group<'a>> {
+    let mut cells: Vec<(crate::spec::RunSpec, Vec<&'a RunData>)> = vec![];
     for r in runs {
-        let key = cell(&r);
+        let key = cell(r);
         match cells.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => v.push(r),
             None => cells.push((key, vec![r])),
@@ -59,7 +59,7 @@ fn groups(runs: Vec<RunData>) -> Vec<Group> {
         .into_iter()
         .enumerate()
         .map(|(k, (key, runs))| Group {
-            label: label(&runs[0], by_rule),
+            label: label(runs[0], by_rule),
             color: if by_rule {
                 color_for(&key.init, k)
             } else {
@@ -131,7 +131,7 @@ fn lines(
 ) -> (Vec<Series>, Vec<Band>) {
     let (mut series, mut out_bands) = (vec![], vec![]);
     for g in groups {
-        let curves: Vec<Vec<(f64, f64)>> = g.runs.iter().map(f).collect();
+        let curves: Vec<Vec<(f64, f64)>> = g.runs.iter().map(|r| f(r)).collect();
         let (mean, band) = spread(&curves);
         series.push(Series {
             label: g.label.clone(),
@@ -259,7 +259,7 @@ fn distinct(runs: &[&RunData], f: &dyn Fn(&RunData) -> String) -> String {
 /// What the figure was made from, in one line; and a warning when its runs (or the
 /// segments of one run) come from builds whose numerics may differ.
 fn footnote(depth: usize, groups: &[Group]) -> String {
-    let runs: Vec<&RunData> = groups.iter().flat_map(|g| &g.runs).collect();
+    let runs: Vec<&RunData> = groups.iter().flat_map(|g| g.runs.iter().copied()).collect();
     let builds = |r: &RunData| -> Vec<String> {
         match r.config.segments.as_slice() {
             [] => vec![r.config.provenance.numerics()],
@@ -287,11 +287,11 @@ fn footnote(depth: usize, groups: &[Group]) -> String {
 
 /// Draws `depth-<D>.png/.svg` (test error, training loss and its distance below ln 10
 /// against epochs, one line and band per configuration over its seeds: the layout of the
-/// paper's Figs. 2 and 3) and `depth-<D>-gradients.png/.svg`.
-pub fn draw_depth(out: &Path, depth: usize) -> Result<Vec<PathBuf>> {
-    let runs: Vec<RunData> = load_runs(out)?
-        .0
-        .into_iter()
+/// paper's Figs. 2 and 3) and `depth-<D>-gradients.png/.svg` into `out`, from the runs of
+/// that depth among `runs` (as [`crate::report::runs::load_runs`] read them from `out`).
+pub fn draw_depth(out: &Path, depth: usize, runs: &[RunData]) -> Result<Vec<PathBuf>> {
+    let runs: Vec<&RunData> = runs
+        .iter()
         .filter(|r| r.config.run.depth == depth)
         .collect();
     if runs.is_empty() {

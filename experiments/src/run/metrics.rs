@@ -34,21 +34,41 @@ pub const LEFT_CHANCE_MARGIN: f64 = 0.05;
 /// The first iteration at which the run left chance, or `None` if it never did (a
 /// trailing mean over fewer than [`TAIL`] iterations is used at the start).
 pub fn left_chance(rows: &[TrainRow]) -> Option<LeftChance> {
-    let mut sum = 0.0f64;
-    for (i, row) in rows.iter().enumerate() {
-        sum += row.loss as f64;
-        if i >= TAIL {
-            sum -= rows[i - TAIL].loss as f64;
+    ChanceWatch::default().advance(rows)
+}
+
+/// [`left_chance`] as a run goes: each call reads only the rows logged since the last, so
+/// a run that asks after every step does linear work in all.
+#[derive(Clone, Debug, Default)]
+pub struct ChanceWatch {
+    /// Rows read so far.
+    read: usize,
+    /// Sum of the losses of the last `min(read, TAIL)` rows.
+    sum: f64,
+    found: Option<LeftChance>,
+}
+
+impl ChanceWatch {
+    /// Reads the rows after those already read (`rows` is the whole log so far) and
+    /// returns where the run left chance, if it has.
+    pub fn advance(&mut self, rows: &[TrainRow]) -> Option<LeftChance> {
+        while self.found.is_none() && self.read < rows.len() {
+            let i = self.read;
+            self.sum += rows[i].loss as f64;
+            if i >= TAIL {
+                self.sum -= rows[i - TAIL].loss as f64;
+            }
+            let smoothed = self.sum / (i + 1).min(TAIL) as f64;
+            if smoothed <= CHANCE_LOSS - LEFT_CHANCE_MARGIN {
+                self.found = Some(LeftChance {
+                    iteration: rows[i].iteration,
+                    epoch: rows[i].epoch,
+                });
+            }
+            self.read += 1;
         }
-        let smoothed = sum / (i + 1).min(TAIL) as f64;
-        if smoothed <= CHANCE_LOSS - LEFT_CHANCE_MARGIN {
-            return Some(LeftChance {
-                iteration: row.iteration,
-                epoch: row.epoch,
-            });
-        }
+        self.found
     }
-    None
 }
 
 /// Doublings per 100 iterations of the first conv layer's gradient norm over the stall
@@ -154,5 +174,17 @@ mod tests {
         }
         let left = left_chance(&falls).expect("left chance");
         assert_eq!(left.iteration, 124);
+        // Read as the log grows (a row at a time, or in uneven pieces), the same answer.
+        for piece in [1, 7, 60] {
+            let mut watch = ChanceWatch::default();
+            let mut seen = None;
+            for end in (piece..falls.len() + piece).step_by(piece) {
+                seen = watch.advance(&falls[..end.min(falls.len())]);
+                if end < 124 {
+                    assert_eq!(seen, None, "piece {piece} end {end}");
+                }
+            }
+            assert_eq!(seen, Some(left), "piece {piece}");
+        }
     }
 }

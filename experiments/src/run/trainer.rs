@@ -62,6 +62,8 @@ pub struct Trainer<'a> {
     train_time: f64,
     started: Instant,
     diverged: bool,
+    /// Where the run left chance, read as the log grows (for `--stop-after-chance`).
+    chance: metrics::ChanceWatch,
 }
 
 impl<'a> Trainer<'a> {
@@ -147,6 +149,7 @@ impl<'a> Trainer<'a> {
             train_time: 0.0,
             started: Instant::now(),
             diverged: false,
+            chance: metrics::ChanceWatch::default(),
         }
     }
 
@@ -216,11 +219,11 @@ impl<'a> Trainer<'a> {
 
     /// Whether `--stop-after-chance E` ends the run now: it left chance at least `E` epochs
     /// ago.
-    fn escaped_long_enough(&self) -> bool {
+    fn escaped_long_enough(&mut self) -> bool {
         let Some(after) = self.run.stop_after_chance else {
             return false;
         };
-        metrics::left_chance(&self.rows).is_some_and(|l| {
+        self.chance.advance(&self.rows).is_some_and(|l| {
             self.iteration as f64 >= l.iteration as f64 + after * self.batches.per_epoch() as f64
         })
     }
