@@ -81,6 +81,12 @@ fn check_paths(
     ran
 }
 
+/// [`check_paths`] for a 3×3 "same" convolution of `x` to `co` channels.
+fn check_same_3x3(xs: [usize; 4], co: usize, rng: &mut ChaCha8Rng) -> Vec<ConvPath> {
+    let same = ConvGeom { stride: 1, pad: 1 };
+    check_paths(xs, [co, xs[1], 3, 3], same, rng)
+}
+
 /// The path each entry point chooses, against naive loops: awkward sizes (batch 1 and 3,
 /// c_in 1, odd H and W, non-square kernels, stride 2 and 3, pad 0 to 2).
 #[test]
@@ -175,12 +181,7 @@ fn every_path_matches_naive_loops_where_winograd_runs() {
         ([1, 35, 34, 2], 32),
     ];
     for &(xs, co) in cases {
-        let ran = check_paths(
-            xs,
-            [co, xs[1], 3, 3],
-            ConvGeom { stride: 1, pad: 1 },
-            &mut rng,
-        );
+        let ran = check_same_3x3(xs, co, &mut rng);
         assert_eq!(
             ran.len(),
             if simd::available() { 3 } else { 1 },
@@ -233,4 +234,29 @@ fn channel_mismatch_panics_naming_both_shapes() {
         ConvGeom { stride: 1, pad: 1 },
         false,
     );
+}
+
+/// The smallest shapes that reach every SIMD kernel (the implicit GEMM and its
+/// weight-gradient dots, Winograd's transforms and GEMMs, partial groups of tiles, odd
+/// rows of `A`). `scripts/miri-avx512.sh` runs this test under Miri, where the Winograd
+/// case is too slow to finish and only the direct one runs: 17 output channels, so one
+/// full AVX-512 block of 16 rows and one of 1, row pairs and an odd row in the dots.
+#[test]
+fn tiny_shapes_reach_every_kernel() {
+    note_skipped("tiny_shapes_reach_every_kernel");
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let cases: &[([usize; 4], usize)] = if cfg!(miri) {
+        &[([2, 3, 5, 4], 17)]
+    } else {
+        &[([1, 32, 3, 5], 32), ([2, 3, 5, 4], 17)]
+    };
+    for &(xs, co) in cases {
+        let ran = check_same_3x3(xs, co, &mut rng);
+        let expected = match (simd::available(), xs[1] >= 32) {
+            (false, _) => 1,
+            (true, true) => 3,
+            (true, false) => 2,
+        };
+        assert_eq!(ran.len(), expected, "{xs:?} -> {co}");
+    }
 }

@@ -1,0 +1,142 @@
+//! README's speed tables are the committed benchmark files' numbers: each table follows a
+//! line naming its `bench/results/*.jsonl` (the JSON lines `bench/side_by_side.sh` printed,
+//! kept with `SAVE=`), and every row, and the ratio line under it, must be what the file's
+//! medians give.
+
+use std::path::Path;
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    assert!(n > 0, "median of nothing");
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Images per second as the tables print them: whole numbers, one decimal below 100.
+fn rate(v: f64) -> String {
+    if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// The table rows and the ratio line one file gives, as README must print them.
+fn expected_lines(jsonl: &str) -> Vec<String> {
+    let rows: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let mut frameworks: Vec<&str> = vec![];
+    for r in &rows {
+        let fw = r["framework"].as_str().expect("framework");
+        if !frameworks.contains(&fw) {
+            frameworks.push(fw);
+        }
+    }
+    let of = |fw: &str, key: &str| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r["framework"] == fw)
+            .map(|r| r[key].as_f64().expect(key))
+            .collect()
+    };
+    let mut lines: Vec<String> = frameworks
+        .iter()
+        .map(|fw| {
+            format!(
+                "| {fw} | {} | {} | {:.1} | {:.0} MiB |",
+                rate(median(of(fw, "train_images_per_sec"))),
+                rate(median(of(fw, "infer_images_per_sec"))),
+                median(of(fw, "gflops")),
+                median(of(fw, "peak_rss_mib")),
+            )
+        })
+        .collect();
+    let dev = of("delve (dev profile)", "train_images_per_sec");
+    let torch = frameworks
+        .iter()
+        .find(|f| f.starts_with("pytorch"))
+        .expect("a PyTorch row");
+    let ratios: Vec<f64> = dev
+        .iter()
+        .zip(of(torch, "train_images_per_sec"))
+        .map(|(d, t)| d / t)
+        .collect();
+    let ahead = ratios.iter().filter(|&&r| r > 1.0).count();
+    lines.push(format!(
+        "Dev profile / PyTorch, training: median ratio {:.2}, delve ahead in {ahead} of {} rounds",
+        median(ratios.clone()),
+        ratios.len()
+    ));
+    lines
+}
+
+#[test]
+fn readme_speed_tables_are_the_committed_benchmark_files() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let marker = "From `bench/results/";
+    let mut checked = 0;
+    for (at, _) in readme.match_indices(marker) {
+        let rest = &readme[at + "From `".len()..];
+        let file = &rest[..rest.find('`').expect("closing backtick")];
+        let jsonl = std::fs::read_to_string(repo().join(file))
+            .unwrap_or_else(|e| panic!("README names {file}: {e}"));
+        // The table and its ratio line: the lines after the marker, up to a blank line
+        // after the table.
+        let block: Vec<&str> = rest
+            .lines()
+            .skip(1)
+            .skip_while(|l| l.trim().is_empty() || !l.starts_with('|'))
+            .take_while(|l| !l.trim().is_empty())
+            .collect();
+        let after_table = rest
+            .lines()
+            .skip(1)
+            .skip_while(|l| !l.starts_with('|'))
+            .skip_while(|l| l.starts_with('|'))
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        for line in expected_lines(&jsonl) {
+            let found = block.contains(&line.as_str()) || after_table.starts_with(&line);
+            assert!(found, "README's table for {file} lacks `{line}`");
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 1,
+        "README has no speed table made from bench/results/"
+    );
+}
+
+/// The `torch.mm` ceiling README quotes is the 2-thread line of the file it names.
+#[test]
+fn readme_matrix_multiply_ceiling_is_the_committed_file() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let at = flat
+        .find("2048×2048 matrices ran at ")
+        .expect("README quotes the torch.mm ceiling");
+    let quoted = flat[at..].split(' ').nth(4).expect("a number");
+    let file_at = flat[at..]
+        .find("kept in `")
+        .expect("the file it is kept in")
+        + at
+        + 9;
+    let file = &flat[file_at..file_at + flat[file_at..].find('`').unwrap()];
+    let text = std::fs::read_to_string(repo().join(file)).unwrap();
+    let two: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["threads"] == 2)
+        .expect("a 2-thread line");
+    let want = format!("{:.1}", two["gflops"].as_f64().unwrap());
+    assert_eq!(quoted, want, "README's torch.mm figure vs {file}");
+}
