@@ -35,3 +35,38 @@ fn the_committed_claims_report_is_what_the_committed_runs_give() {
         );
     }
 }
+
+/// README's table of the reproduction so far is columns of `CLAIMS.md`: each of its rows
+/// is `| # | claim | cell |` of one of the report's rows and seed columns.
+#[test]
+fn readme_quotes_the_claims_report() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let claims = std::fs::read_to_string(root.join("results/reproduction/CLAIMS.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split(" | ")
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let is_claim_row =
+        |l: &&str| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit());
+    let report: Vec<Vec<String>> = claims.lines().filter(is_claim_row).map(cells).collect();
+    assert_eq!(report.len(), 6, "CLAIMS.md has six claims");
+    let quoted: Vec<Vec<String>> = readme.lines().filter(is_claim_row).map(cells).collect();
+    let mut found = 0;
+    for row in quoted.iter().filter(|r| r.len() == 3) {
+        let Some(full) = report.iter().find(|r| r[0] == row[0] && r[1] == row[1]) else {
+            continue; // another numbered table
+        };
+        assert!(
+            full[3..6].contains(&row[2]),
+            "README's claim {} cell `{}` is none of CLAIMS.md's seed cells",
+            row[0],
+            row[2]
+        );
+        found += 1;
+    }
+    assert_eq!(found, 6, "README quotes all six claims of CLAIMS.md");
+}
