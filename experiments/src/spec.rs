@@ -100,7 +100,11 @@ impl RunSpec {
     /// The run's network at initialization: every weight drawn by its initializer from
     /// ChaCha8 seeded with the run's seed, in layer order.
     pub fn build_net(&self) -> Result<Sequential> {
-        let init = init::by_name(&self.init)?;
+        self.build_net_with(&init::by_name(&self.init)?)
+    }
+
+    /// [`RunSpec::build_net`] with the run's initializer already parsed.
+    fn build_net_with(&self, init: &init::Init) -> Result<Sequential> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         Ok(plain_net(&self.net_config(), init.as_ref(), &mut rng)?)
     }
@@ -109,9 +113,9 @@ impl RunSpec {
     /// data-dependent (LSUV): the batch is [`RunSpec::calibration_images`]; returns the
     /// calibration's record (empty for a fan-based initializer).
     pub fn build_net_on(&self, data: &crate::data::Dataset) -> Result<(Sequential, Vec<usize>)> {
-        let mut net = self.build_net()?;
         let init = init::by_name(&self.init)?;
-        let images = self.calibration_images(data);
+        let mut net = self.build_net_with(&init)?;
+        let images = self.calibration_images_for(&init, data);
         if images.is_empty() {
             return Ok((net, vec![]));
         }
@@ -124,8 +128,13 @@ impl RunSpec {
     /// shuffle of the run's training images by ChaCha8 seeded with the run's seed (stream
     /// 3, so the epochs' shuffles are not disturbed); none for a fan-based initializer.
     pub fn calibration_images(&self, data: &crate::data::Dataset) -> Vec<usize> {
+        init::by_name(&self.init).map_or(vec![], |init| self.calibration_images_for(&init, data))
+    }
+
+    /// [`RunSpec::calibration_images`] with the run's initializer already parsed.
+    fn calibration_images_for(&self, init: &init::Init, data: &crate::data::Dataset) -> Vec<usize> {
         use rand::seq::SliceRandom;
-        let count = init::by_name(&self.init).map_or(0, |i| i.calibration_images());
+        let count = init.calibration_images();
         if count == 0 {
             return vec![];
         }
