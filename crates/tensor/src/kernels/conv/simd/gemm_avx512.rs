@@ -1,0 +1,164 @@
+//! The AVX-512F micro-kernels of `gemm.rs` (16 lanes, 32 registers): the same
+//! fused multiply-adds, in the same order, as the AVX2 ones (`gemm_avx2.rs`).
+
+use super::{avx2, Block, DotBlock};
+use std::arch::x86_64::*;
+
+/// [`block`] for `p.rows` rows.
+///
+/// # Safety
+///
+/// As [`block`], with `1 <= p.rows <= MR_512`.
+pub unsafe fn block_rows(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
+    // SAFETY: each arm's `R` is `p.rows`; the rest is the contract.
+    unsafe {
+        match p.rows {
+            16 => block::<16>(p, a, b, c),
+            15 => block::<15>(p, a, b, c),
+            14 => block::<14>(p, a, b, c),
+            13 => block::<13>(p, a, b, c),
+            12 => block::<12>(p, a, b, c),
+            11 => block::<11>(p, a, b, c),
+            10 => block::<10>(p, a, b, c),
+            9 => block::<9>(p, a, b, c),
+            8 => block::<8>(p, a, b, c),
+            7 => block::<7>(p, a, b, c),
+            6 => block::<6>(p, a, b, c),
+            5 => block::<5>(p, a, b, c),
+            4 => block::<4>(p, a, b, c),
+            3 => block::<3>(p, a, b, c),
+            2 => block::<2>(p, a, b, c),
+            _ => block::<1>(p, a, b, c),
+        }
+    }
+}
+
+/// The kernel for `R` rows, one 16-lane register per row of `C`: lane `j` of row `i`
+/// receives the same fused multiply-adds, in the same order, as lane `j % 8` of the
+/// AVX2 kernel's register `j / 8`, so the result is the same to the bit.
+///
+/// # Safety
+///
+/// AVX-512F is available, `R == p.rows`, and every index of `a`, `b` and `c` that `p`
+/// describes (up to the maxima [`super::gemm_block_on`] checks) is in bounds.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn block<const R: usize>(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
+    // SAFETY: every pointer below stays within the bounds of the contract.
+    unsafe {
+        let mut acc = [_mm512_setzero_ps(); R];
+        for (&sa, &sb) in p.a_segments.iter().zip(p.b_segments) {
+            let mut ap = a.wrapping_add(p.a_at + sa);
+            let mut bp = b.wrapping_add(p.b_at + sb);
+            for _ in 0..p.seg_len {
+                let bv = _mm512_loadu_ps(bp);
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    let ai = _mm512_set1_ps(*ap.add(i * p.a_row));
+                    *acc = _mm512_fmadd_ps(ai, bv, *acc);
+                }
+                ap = ap.wrapping_add(p.a_k); // past the end after the last `k`: never read
+                bp = bp.wrapping_add(p.b_k);
+            }
+        }
+        for (i, &acc) in acc.iter().enumerate() {
+            let cp = c.add(p.c_at + i * p.c_row);
+            let v = if p.accumulate {
+                _mm512_add_ps(acc, _mm512_loadu_ps(cp))
+            } else {
+                acc
+            };
+            _mm512_storeu_ps(cp, v);
+        }
+    }
+}
+
+/// [`dot`] over `p`'s rows of `A` in pairs, and the AVX2 kernel for an odd last row.
+///
+/// # Safety
+///
+/// As [`dot`], with `1 <= p.a_rows <= DOT_A_512` and `1 <= p.b_rows <= DOT_B`.
+pub unsafe fn dot_rows(p: &DotBlock, a: *const f32, b: *const f32, c: *mut f32) {
+    // SAFETY: each arm's `PA × RB` is `p`'s row pairs and `B` rows, inside the block;
+    // the odd row is the block's last row of `A` and of `C` (the contract).
+    unsafe {
+        let pairs = DotBlock {
+            a_rows: p.a_rows / 2 * 2,
+            ..*p
+        };
+        match (pairs.a_rows / 2, p.b_rows) {
+            (0, _) => {}
+            (4, 3) => dot::<4, 3>(&pairs, a, b, c),
+            (4, 2) => dot::<4, 2>(&pairs, a, b, c),
+            (4, _) => dot::<4, 1>(&pairs, a, b, c),
+            (3, 3) => dot::<3, 3>(&pairs, a, b, c),
+            (3, 2) => dot::<3, 2>(&pairs, a, b, c),
+            (3, _) => dot::<3, 1>(&pairs, a, b, c),
+            (2, 3) => dot::<2, 3>(&pairs, a, b, c),
+            (2, 2) => dot::<2, 2>(&pairs, a, b, c),
+            (2, _) => dot::<2, 1>(&pairs, a, b, c),
+            (_, 3) => dot::<1, 3>(&pairs, a, b, c),
+            (_, 2) => dot::<1, 2>(&pairs, a, b, c),
+            (_, _) => dot::<1, 1>(&pairs, a, b, c),
+        }
+        if p.a_rows % 2 == 1 {
+            let last = p.a_rows - 1;
+            let odd = DotBlock {
+                a_rows: 1,
+                a_at: p.a_at + last * p.a_row,
+                c_at: p.c_at + last * p.c_row,
+                ..*p
+            };
+            avx2::dot_rows(&odd, a, b, c);
+        }
+    }
+}
+
+/// The dot-product kernel for `2·PA × RB` rows: one register holds two rows of `A`
+/// (8 lanes each) against one row of `B` in both halves, so each half runs exactly the
+/// AVX2 kernel's 8-lane chain and is summed across by the same function: the same
+/// bits as the AVX2 path, with full-width fused multiply-adds.
+///
+/// # Safety
+///
+/// AVX-512F is available, `(2·PA, RB) == (p.a_rows, p.b_rows)`, `p.len` is a multiple
+/// of 8, and every index of `a`, `b` and `c` that `p` describes (up to the maxima
+/// [`super::dot_block`] checks) is in bounds.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn dot<const PA: usize, const RB: usize>(
+    p: &DotBlock,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+) {
+    // SAFETY: every pointer below stays within the bounds of the contract.
+    unsafe {
+        let mut acc = [[_mm512_setzero_ps(); RB]; PA];
+        let a0 = a.add(p.a_at);
+        let b0 = b.add(p.b_at);
+        let mut k = 0;
+        while k < p.len {
+            let mut bv = [_mm512_setzero_ps(); RB];
+            for (j, v) in bv.iter_mut().enumerate() {
+                let row = _mm256_castps_pd(_mm256_loadu_ps(b0.add(j * p.b_row + k)));
+                *v = _mm512_castpd_ps(_mm512_broadcast_f64x4(row));
+            }
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let lo = _mm256_castps_pd(_mm256_loadu_ps(a0.add(2 * i * p.a_row + k)));
+                let hi = _mm256_castps_pd(_mm256_loadu_ps(a0.add((2 * i + 1) * p.a_row + k)));
+                let av = _mm512_castpd_ps(_mm512_insertf64x4::<1>(_mm512_castpd256_pd512(lo), hi));
+                for (acc, &bv) in acc.iter_mut().zip(&bv) {
+                    *acc = _mm512_fmadd_ps(av, bv, *acc);
+                }
+            }
+            k += 8;
+        }
+        for (i, acc) in acc.iter().enumerate() {
+            for (j, &v) in acc.iter().enumerate() {
+                let lo = _mm512_castps512_ps256(v);
+                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+                let at = p.c_at + 2 * i * p.c_row + j * p.c_col;
+                *c.add(at) += avx2::sum_lanes(lo);
+                *c.add(at + p.c_row) += avx2::sum_lanes(hi);
+            }
+        }
+    }
+}
