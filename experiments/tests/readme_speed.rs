@@ -70,11 +70,10 @@ fn expected_lines(jsonl: &str) -> Vec<String> {
         .zip(of(torch, "train_images_per_sec"))
         .map(|(d, t)| d / t)
         .collect();
-    let ahead = ratios.iter().filter(|&&r| r > 1.0).count();
+    let (ahead, rounds) = (ratios.iter().filter(|&&r| r > 1.0).count(), ratios.len());
     lines.push(format!(
-        "Dev profile / PyTorch, training: median ratio {:.2}, delve ahead in {ahead} of {} rounds",
-        median(ratios.clone()),
-        ratios.len()
+        "Dev profile / PyTorch, training: median ratio {:.2}, delve ahead in {ahead} of {rounds} rounds",
+        median(ratios)
     ));
     lines
 }

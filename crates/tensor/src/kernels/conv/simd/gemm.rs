@@ -76,11 +76,7 @@ pub(crate) fn gemm_block_on(isa: SimdPath, p: &Block, a: &[f32], b: &[f32], c: &
         "gemm_block: {} rows, expected 1..={most}",
         p.rows
     );
-    assert!(
-        isa != SimdPath::Scalar && isa.detected(),
-        "gemm_block: this CPU lacks {}",
-        isa.lacks()
-    );
+    assert_runs(isa, "gemm_block");
     assert_eq!(
         p.a_segments.len(),
         p.b_segments.len(),
@@ -116,19 +112,21 @@ pub(crate) fn gemm_block_on(isa: SimdPath, p: &Block, a: &[f32], b: &[f32], c: &
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 and FMA are available (asserted), and every index the kernel touches
-    // is at most the maxima checked above.
+    // SAFETY: AVX2 and FMA are available (asserted), `p.rows` is at most `MR`, and every
+    // index the kernel touches is at most the maxima checked above.
     unsafe {
-        let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-        match p.rows {
-            6 => avx2::block::<6>(p, a, b, c),
-            5 => avx2::block::<5>(p, a, b, c),
-            4 => avx2::block::<4>(p, a, b, c),
-            3 => avx2::block::<3>(p, a, b, c),
-            2 => avx2::block::<2>(p, a, b, c),
-            _ => avx2::block::<1>(p, a, b, c),
-        }
+        avx2::block_rows(p, a.as_ptr(), b.as_ptr(), c.as_mut_ptr())
     }
+}
+
+/// Panics, naming `what`, unless `isa` is a SIMD path this CPU has: the one check every
+/// safe wrapper makes before it calls a kernel.
+fn assert_runs(isa: SimdPath, what: &str) {
+    assert!(
+        isa != SimdPath::Scalar && isa.detected(),
+        "{what}: this CPU lacks {}",
+        isa.lacks()
+    );
 }
 
 /// `C = A · B` over all of `C`'s `rows × cols`, block by block (16 columns outer, 6 rows
@@ -221,11 +219,7 @@ pub(crate) fn dot_block(isa: SimdPath, p: &DotBlock, a: &[f32], b: &[f32], c: &m
         "dot_block: length {} is not a multiple of 8",
         p.len
     );
-    assert!(
-        isa != SimdPath::Scalar && isa.detected(),
-        "dot_block: this CPU lacks {}",
-        isa.lacks()
-    );
+    assert_runs(isa, "dot_block");
     if p.len > 0 {
         let a_max = p.a_at + (p.a_rows - 1) * p.a_row + p.len - 1;
         assert!(

@@ -28,13 +28,32 @@ pub unsafe fn dot_rows(p: &DotBlock, a: *const f32, b: *const f32, c: *mut f32) 
     }
 }
 
+/// [`block`] for `p.rows` rows.
+///
+/// # Safety
+///
+/// As [`block`], with `1 <= p.rows <= MR`.
+pub unsafe fn block_rows(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
+    // SAFETY: each arm's `R` is `p.rows`; the rest is the contract.
+    unsafe {
+        match p.rows {
+            6 => block::<6>(p, a, b, c),
+            5 => block::<5>(p, a, b, c),
+            4 => block::<4>(p, a, b, c),
+            3 => block::<3>(p, a, b, c),
+            2 => block::<2>(p, a, b, c),
+            _ => block::<1>(p, a, b, c),
+        }
+    }
+}
+
 /// The kernel for `R` rows; the loops over `R` unroll, so the accumulators stay in
 /// registers.
 ///
 /// # Safety
 ///
 /// AVX2 and FMA are available, `R == p.rows`, and every index of `a`, `b` and `c`
-/// that `p` describes (up to the maxima [`super::gemm_block`] checks) is in bounds.
+/// that `p` describes (up to the maxima [`super::gemm_block_on`] checks) is in bounds.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn block<const R: usize>(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
     // SAFETY: every pointer below stays within the bounds of the contract.

@@ -22,15 +22,16 @@ pub fn available() -> bool {
 }
 
 /// The SIMD path the kernels use: the one `DELVE_SIMD` forces, else the widest this CPU
-/// has; `None` for the portable path.
+/// has; `None` for the portable path. Decided once (every conv call asks).
 pub(crate) fn isa() -> Option<SimdPath> {
-    match crate::select_simd() {
+    static CHOICE: std::sync::OnceLock<Option<SimdPath>> = std::sync::OnceLock::new();
+    *CHOICE.get_or_init(|| match crate::select_simd() {
         Ok(Some(SimdPath::Scalar)) => None,
         Ok(Some(forced)) => Some(forced),
         _ => [SimdPath::Avx512, SimdPath::Avx2]
             .into_iter()
             .find(|p| p.detected()),
-    }
+    })
 }
 
 /// Whether this CPU has AVX2 and FMA (detected once).
