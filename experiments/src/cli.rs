@@ -5,6 +5,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use layers::Activation;
 use std::path::PathBuf;
 
+mod protocols;
+pub use protocols::{ProtocolFlags, ReproduceArgs, StallArgs};
+
 /// Reproduce the depth experiment of He et al. 2015 ("Delving Deep into Rectifiers") on
 /// Fashion-MNIST. Without a subcommand, trains (the same as `experiments train`).
 #[derive(Parser, Debug)]
@@ -34,6 +37,10 @@ pub enum Command {
     /// The paper's protocol over seeds: 22 layers for 6 epochs and 30 for 10, Xavier and
     /// MSRA, then the figures and the claims report (resumable).
     Reproduce(ReproduceArgs),
+    /// When the 30-layer Xavier net leaves chance, one factor at a time from the spec
+    /// (widths, lr, weight decay, input scale, fc head, momentum, batch), with MSRA checks;
+    /// then the table and figure (resumable).
+    Stall(StallArgs),
     /// Print the grid's runs as numbered tasks (index, name, the command that trains it
     /// alone), for `--task` and Slurm job arrays; trains nothing.
     Plan(TrainArgs),
@@ -278,58 +285,6 @@ impl TrainArgs {
             runs = vec![runs.swap_remove(i)];
         }
         Ok(runs)
-    }
-}
-
-/// Flags of `reproduce`.
-#[derive(Args, Debug, Clone)]
-pub struct ReproduceArgs {
-    /// Seeds, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
-    pub seeds: Vec<u64>,
-    /// Output folder.
-    #[arg(long, default_value = "results/reproduction")]
-    pub out: PathBuf,
-    /// Continue the grid: resume partial runs, skip complete ones.
-    #[arg(long)]
-    pub resume: bool,
-    /// Print the plan and the time estimate, and stop.
-    #[arg(long)]
-    pub plan: bool,
-    /// Train nothing: write the figures and the claims report from the runs there are.
-    #[arg(long, conflicts_with_all = ["plan", "resume"])]
-    pub report: bool,
-    /// Folder with the IDX files.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    /// Also checkpoint every this many iterations (0: only at the end of each epoch).
-    #[arg(long, default_value_t = 200)]
-    pub checkpoint_every: usize,
-    /// For tests: a fraction of the protocol's epochs.
-    #[arg(long, hide = true, default_value_t = 1.0)]
-    pub epoch_scale: f64,
-    /// For tests: training images used (0: all).
-    #[arg(long, hide = true, default_value_t = 0)]
-    pub train_size: usize,
-    /// For tests: test images per evaluation.
-    #[arg(long, hide = true, default_value_t = spec::defaults::EVAL_SIZE)]
-    pub eval_size: usize,
-}
-
-impl ReproduceArgs {
-    /// The protocol's runs, every value validated.
-    pub fn runs(&self) -> anyhow::Result<Vec<RunSpec>> {
-        spec::reproduction(
-            &self.seeds,
-            spec::Shortened {
-                epoch_scale: self.epoch_scale,
-                train_size: self.train_size,
-                eval_size: self.eval_size,
-            },
-        )
     }
 }
 

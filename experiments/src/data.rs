@@ -226,6 +226,12 @@ impl Split {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
+
+    /// Keeps the first `n` examples (all of them if there are fewer).
+    pub fn truncate(&mut self, n: usize) {
+        self.labels.truncate(n);
+        self.pixels.truncate(self.labels.len() * self.h * self.w);
+    }
 }
 
 /// Loads `{split}-images-idx3-ubyte[.gz]` and `{split}-labels-idx1-ubyte[.gz]`, checking

@@ -25,7 +25,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Plot(_)) | Some(Command::Export(_)) => 0,
         Some(Command::Bench(a)) => a.threads,
         Some(Command::Lockstep(a)) => a.train.net.threads,
-        Some(Command::Reproduce(a)) => a.threads,
+        Some(Command::Reproduce(a)) => a.grid.threads,
+        Some(Command::Stall(a)) => a.grid.threads,
         None => cli.train.net.threads,
     };
     // A kernel path forced by DELVE_SIMD must exist on this CPU: said before anything runs.
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Bench(a)) => cmd::bench::run(a),
         Some(Command::Lockstep(a)) => cmd::lockstep::run(a),
         Some(Command::Reproduce(a)) => cmd::reproduce::run(a),
+        Some(Command::Stall(a)) => cmd::stall::run(a),
         Some(Command::Plan(a)) => cmd::plan::run(a),
         None => cmd::train::run(cli.train),
     }

@@ -85,8 +85,21 @@ pub struct Options {
 /// The data a grid trains on, loaded and checked against every run before any folder is
 /// touched.
 pub fn load_data(runs: &[RunSpec], data: &Option<PathBuf>) -> Result<Dataset> {
+    load_data_cut(runs, data, 0)
+}
+
+/// Like [`load_data`], the test split cut to its first `test_size` images (0: all), for
+/// tests of whole protocols.
+pub fn load_data_cut(
+    runs: &[RunSpec],
+    data: &Option<PathBuf>,
+    test_size: usize,
+) -> Result<Dataset> {
     let data_dir = spec::data_dir(data);
-    let data = Dataset::load(&data_dir).context("loading the data (see --data)")?;
+    let mut data = Dataset::load(&data_dir).context("loading the data (see --data)")?;
+    if test_size > 0 {
+        data.test.truncate(test_size);
+    }
     grid::check_data(runs, &data)?;
     Ok(data)
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 mod names;
 mod protocol;
+pub mod stall;
 use names::{activation_name, head_name, is_compared};
 pub use protocol::{reproduction, Shortened, REPRODUCTION, REPRODUCTION_INITS};
 

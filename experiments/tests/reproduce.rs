@@ -22,6 +22,8 @@ fn a_shortened_reproduction_trains_plots_and_reports_the_claims() {
         "1024",
         "--eval-size",
         "100",
+        "--test-size",
+        "500",
     ];
     let mut args = vec!["reproduce", "--plan"];
     args.extend(short);

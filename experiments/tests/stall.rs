@@ -1,6 +1,7 @@
 //! The stall's factors as flags: Caffe-scaled inputs and the paper's fc head change the
 //! run (and its name); `--stop-after-chance` ends a run that far after it left chance;
-//! the summary gives where it left chance and how fast the first layer's gradient grew.
+//! the summary gives where it left chance and how fast the first layer's gradient grew;
+//! `stall` trains the grid of those factors, shortened, and tables it beside the baseline.
 
 mod common;
 
@@ -73,4 +74,75 @@ fn caffe_inputs_and_the_paper_head_are_runs_of_their_own() {
     assert_eq!(config["run"]["input_scale"], "caffe");
     let config = common::read_json(&runs.join("d4-msra-relu-n256-paperhead-s0/config.json"));
     assert_eq!(config["run"]["head"], "paper");
+}
+
+#[test]
+fn a_shortened_stall_grid_trains_every_cell_and_tables_it_beside_the_baseline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, base) = (tmp.path().join("stall"), tmp.path().join("base"));
+    let (out_s, base_s) = (out.to_str().unwrap(), base.to_str().unwrap());
+    let shortened = [
+        "--seeds",
+        "0",
+        "--epoch-scale",
+        "0.02",
+        "--train-size",
+        "512",
+        "--eval-size",
+        "50",
+        "--test-size",
+        "200",
+    ];
+    // The baseline cell: the shortened reproduction's 30-layer runs.
+    let o = run(&[&["reproduce", "--out", base_s], &shortened[..]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let short = [&["--out", out_s, "--baseline", base_s][..], &shortened[..]].concat();
+    let o = run(&[&["stall", "--plan"], &short[..]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let plan = String::from_utf8_lossy(&o.stderr);
+    // One seed: 8 narrow cells, 4 MSRA checks, the wide cell.
+    assert!(plan.contains("stall: 13 runs"), "{plan}");
+    assert!(!out.join("runs").exists(), "--plan trains nothing");
+
+    let o = run(&[&["stall"], &short[..]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["STALL.md", "stall.json", "stall.png", "stall.svg"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let table = common::read_json(&out.join("stall.json"));
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        2 + 13,
+        "the baseline's two runs, then the grid's"
+    );
+    assert!(rows.iter().all(|r| r["complete"] == true), "{table}");
+    assert_eq!(rows[0]["factor"], "baseline");
+    for f in [
+        "widths",
+        "learning rate",
+        "weight decay",
+        "input scale",
+        "fc head",
+        "momentum",
+        "batch size",
+    ] {
+        assert!(rows.iter().any(|r| r["factor"] == f), "{f} missing");
+    }
+    let md = std::fs::read_to_string(out.join("STALL.md")).unwrap();
+    assert_eq!(
+        md.matches("\n| ").count(),
+        1 + 15,
+        "header and 15 rows:\n{md}"
+    );
+
+    // Complete runs are skipped; the report is the same when made again from the files.
+    let o = run(&[&["stall", "--resume"], &short[..]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let skipped = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(skipped.matches("already complete, skipped").count(), 13);
+    std::fs::remove_file(out.join("STALL.md")).unwrap();
+    let o = run(&[&["stall", "--report"], &short[..]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("STALL.md")).unwrap(), md);
 }

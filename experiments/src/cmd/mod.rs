@@ -7,4 +7,5 @@ pub mod lockstep;
 pub mod plan;
 pub mod plot;
 pub mod reproduce;
+pub mod stall;
 pub mod train;

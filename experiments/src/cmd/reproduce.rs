@@ -5,30 +5,20 @@ use crate::cli::ReproduceArgs;
 use crate::data::Dataset;
 use crate::report::{claims, depth, runs::load_runs};
 use crate::run::estimate;
-use crate::run::grid::Existing;
-use crate::session::{self, Options};
+use crate::session;
 use anyhow::Result;
 
 /// Prints the plan, trains what is left of it, then draws the figures and writes the
 /// claims report.
 pub fn run(args: ReproduceArgs) -> Result<()> {
     let runs = args.runs()?;
-    let data = session::load_data(&runs, &args.data)?;
-    if !args.report {
-        plan(&args, &runs, &data)?;
-        if args.plan {
+    let data = args.grid.load_data(&runs)?;
+    if !args.grid.report {
+        estimate::print_plan("reproduce", &args.out, &runs, &data)?;
+        if args.grid.plan {
             return Ok(());
         }
-        let opts = Options {
-            out: args.out.clone(),
-            existing: if args.resume {
-                Existing::Resume
-            } else {
-                Existing::Refuse
-            },
-            checkpoint_every: args.checkpoint_every,
-        };
-        session::train(&runs, &data, &opts)?;
+        session::train(&runs, &data, &args.grid.options(&args.out))?;
     }
     report(&args, &data)
 }
@@ -55,40 +45,5 @@ fn report(args: &ReproduceArgs, data: &Dataset) -> Result<()> {
     for claim in &c.claims {
         eprintln!("claim {}: {}", claim.id, claim.verdict);
     }
-    Ok(())
-}
-
-/// Prints one line per run with its estimated time, and the total.
-fn plan(args: &ReproduceArgs, runs: &[crate::spec::RunSpec], data: &Dataset) -> Result<()> {
-    eprintln!(
-        "reproduce: {} runs into {} (--resume continues them after Ctrl-C)",
-        runs.len(),
-        args.out.display()
-    );
-    let mut total = 0.0;
-    let mut per_depth: Vec<(usize, f64)> = vec![];
-    for r in runs {
-        let per_image = match per_depth.iter().find(|(d, _)| *d == r.depth) {
-            Some(&(_, s)) => s,
-            None => {
-                let s = estimate::seconds_per_image(r)?;
-                per_depth.push((r.depth, s));
-                s
-            }
-        };
-        let secs = estimate::run_seconds(r, per_image, r.n_train(data), data.test.len());
-        total += secs;
-        eprintln!(
-            "  {:<24} {:>5} epochs  about {:>4.0} min",
-            r.name,
-            r.epochs,
-            secs / 60.0
-        );
-    }
-    eprintln!(
-        "estimate: about {:.1} h on this machine ({} threads), finished runs not deducted",
-        total / 3600.0,
-        rayon::current_num_threads()
-    );
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! Generated from the files, never typed; a claim that fails is reported as failing.
 
 use crate::data::Dataset;
-use crate::report::runs::RunData;
+use crate::report::runs::{made_by, RunData};
 use crate::report::variance;
 use crate::store::records::{median, write_json, Summary};
 use anyhow::{Context, Result};
@@ -328,14 +328,7 @@ pub fn check(runs: &[RunData], data: &Dataset, seeds: &[u64]) -> Result<Claims> 
             seeds: checks,
         });
     }
-    let mut made_by: Vec<String> = runs
-        .iter()
-        .filter_map(|r| r.summary.as_ref())
-        .flat_map(|s| &s.segments)
-        .map(|g| format!("{} on {}", g.provenance.numerics(), g.provenance.cpu))
-        .collect();
-    made_by.sort();
-    made_by.dedup();
+    let made_by = made_by(runs.iter());
     Ok(Claims {
         seeds: seeds.to_vec(),
         claims,

@@ -17,8 +17,10 @@ pub enum Stroke {
     Solid,
     /// A dashed line.
     Dashed,
-    /// Circles, no line.
+    /// Filled circles, no line.
     Markers,
+    /// Open circles, no line (a value the run did not reach: censored).
+    Open,
     /// A thin, pale line behind the others (raw values under a smoothed curve); never in
     /// the legend.
     Faint,
@@ -75,6 +77,8 @@ pub struct Panel {
     pub hlines: Vec<(f64, String)>,
     /// Shaded ranges, drawn under the curves.
     pub bands: Vec<Band>,
+    /// Named x positions `0, 1, ...` (a categorical axis), or none: a numeric axis.
+    pub categories: Vec<String>,
 }
 
 /// The k-th colour of a palette for runs that share an initializer.
@@ -206,6 +210,15 @@ fn tick(v: f64) -> String {
     }
 }
 
+/// The name of the category at `v` on a categorical axis (blank between them).
+fn category(cats: &[String], v: f64) -> String {
+    let k = v.round();
+    match (k - v).abs() < 1e-6 && k >= 0.0 {
+        true => cats.get(k as usize).cloned().unwrap_or_default(),
+        false => String::new(),
+    }
+}
+
 fn transform(panel: &Panel, y: f64) -> Option<f64> {
     if panel.log_y {
         (y > 0.0 && y.is_finite()).then(|| y.log10())
@@ -251,7 +264,9 @@ fn ranges(panel: &Panel) -> ((f64, f64), (f64, f64)) {
     if y1 - y0 < 1e-9 {
         (y0, y1) = (y0 - 0.5, y1 + 0.5);
     }
-    let (x0, x1) = if x0.is_finite() && x1 > x0 {
+    let (x0, x1) = if !panel.categories.is_empty() {
+        (-0.5, panel.categories.len() as f64 - 0.5)
+    } else if x0.is_finite() && x1 > x0 {
         (x0, x1)
     } else {
         (0.0, 1.0)
@@ -304,8 +319,14 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
     let log_y = panel.log_y;
+    let cats = &panel.categories;
+    let x_tick = |v: &f64| match cats.is_empty() {
+        true => tick(*v),
+        false => category(cats, *v),
+    };
     chart
         .configure_mesh()
+        .x_labels(if cats.is_empty() { 10 } else { cats.len() })
         .x_desc(&panel.x_label)
         .y_desc(&panel.y_label)
         .y_label_formatter(&|v| {
@@ -315,7 +336,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
                 format!("{v:.2}")
             }
         })
-        .x_label_formatter(&|v| tick(*v))
+        .x_label_formatter(&x_tick)
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 17))
         .draw()
@@ -338,6 +359,9 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
                 .map_err(err)?,
             Stroke::Markers | Stroke::Faint => chart
                 .draw_series(data.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .map_err(err)?,
+            Stroke::Open => chart
+                .draw_series(data.into_iter().map(|p| Circle::new(p, 5, style)))
                 .map_err(err)?,
         };
     }
@@ -377,6 +401,9 @@ fn draw_mark<DB: DrawingBackend>(
         }
         Some(Stroke::Markers) => strip
             .draw(&Circle::new((x + 12, y), 4, color.filled()))
+            .map_err(err),
+        Some(Stroke::Open) => strip
+            .draw(&Circle::new((x + 12, y), 5, color.stroke_width(2)))
             .map_err(err),
     }
 }

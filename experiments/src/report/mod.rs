@@ -1,11 +1,12 @@
 //! What is made from runs and nets for people to read: the figures, the depth and PReLU
-//! reports, the variance analysis at initialization, and the net summary.
+//! reports, the stall table, the variance analysis at initialization, and the net summary.
 
 pub mod claims;
 pub mod depth;
 pub mod figure;
 pub mod prelu;
 pub mod runs;
+pub mod stall;
 pub mod summary;
 pub mod sweep;
 pub mod variance;

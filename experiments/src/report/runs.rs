@@ -48,6 +48,19 @@ pub fn load_runs(out: &Path) -> Result<(Vec<RunData>, Vec<String>)> {
     Ok((runs, warnings))
 }
 
+/// The builds and CPUs that made the complete `runs`: one line each, sorted (`5cddcee
+/// (avx2-fma) on AMD EPYC ...`), for the reports' "Made by".
+pub fn made_by<'a>(runs: impl Iterator<Item = &'a RunData>) -> Vec<String> {
+    let mut lines: Vec<String> = runs
+        .filter_map(|r| r.summary.as_ref())
+        .flat_map(|s| &s.segments)
+        .map(|g| format!("{} on {}", g.provenance.numerics(), g.provenance.cpu))
+        .collect();
+    lines.sort();
+    lines.dedup();
+    lines
+}
+
 /// One run, with its rows that hold a non-finite number dropped (and counted).
 fn load_run(p: &Path) -> Result<(RunData, usize)> {
     let train: Vec<TrainRow> = read_csv(&p.join("train.csv"))?;

@@ -35,3 +35,57 @@ pub fn run_seconds(run: &RunSpec, per_image: f64, n_train: usize, n_test: usize)
     let eval = (evals * run.eval_size as f64 + n_test as f64) / 3.0;
     (train + eval) * per_image
 }
+
+/// Prints one line per run with its estimated time (`up to` for a run that stops once it
+/// left chance), and the total; `what` names the grid (`reproduce: 12 runs into ...`).
+pub fn print_plan(
+    what: &str,
+    out: &std::path::Path,
+    runs: &[RunSpec],
+    data: &crate::data::Dataset,
+) -> Result<()> {
+    eprintln!(
+        "{what}: {} runs into {} (--resume continues them after Ctrl-C)",
+        runs.len(),
+        out.display()
+    );
+    let mut total = 0.0;
+    // Seconds per image of each net (depth, widths) and batch size, timed once.
+    type Net = (usize, [usize; 3], usize);
+    let mut timed: Vec<(Net, f64)> = vec![];
+    for r in runs {
+        let key = (r.depth, r.widths, r.batch_size);
+        let per_image = match timed.iter().find(|(k, _)| *k == key) {
+            Some(&(_, s)) => s,
+            None => {
+                let s = seconds_per_image(r)?;
+                timed.push((key, s));
+                s
+            }
+        };
+        let secs = run_seconds(r, per_image, r.n_train(data), data.test.len());
+        total += secs;
+        let bound = if r.stop_after_chance.is_some() {
+            "up to"
+        } else {
+            "about"
+        };
+        eprintln!(
+            "  {:<34} {:>5} epochs  {bound} {:>4.0} min",
+            r.name,
+            r.epochs,
+            secs / 60.0
+        );
+    }
+    eprintln!(
+        "estimate: {} {:.1} h on this machine ({} threads), finished runs not deducted",
+        if runs.iter().any(|r| r.stop_after_chance.is_some()) {
+            "at most"
+        } else {
+            "about"
+        },
+        total / 3600.0,
+        rayon::current_num_threads()
+    );
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Flags of the protocols that are whole grids: `reproduce` and `stall`.
+
+use crate::data::Dataset;
+use crate::run::grid::Existing;
+use crate::session;
+use crate::spec::{self, stall::StallRun, RunSpec};
+use clap::Args;
+use std::path::PathBuf;
+
+/// What a protocol grid shares: how it is run and reported, and the test flags that
+/// shorten it.
+#[derive(Args, Debug, Clone)]
+pub struct ProtocolFlags {
+    /// Continue the grid: resume partial runs, skip complete ones.
+    #[arg(long)]
+    pub resume: bool,
+    /// Print the plan and the time estimate, and stop.
+    #[arg(long)]
+    pub plan: bool,
+    /// Train nothing: write the figures and the report from the runs there are.
+    #[arg(long, conflicts_with_all = ["plan", "resume"])]
+    pub report: bool,
+    /// Folder with the IDX files.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Also checkpoint every this many iterations (0: only at the end of each epoch).
+    #[arg(long, default_value_t = 200)]
+    pub checkpoint_every: usize,
+    /// For tests: a fraction of the protocol's epochs.
+    #[arg(long, hide = true, default_value_t = 1.0)]
+    pub epoch_scale: f64,
+    /// For tests: training images used (0: all).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub train_size: usize,
+    /// For tests: test images per evaluation.
+    #[arg(long, hide = true, default_value_t = spec::defaults::EVAL_SIZE)]
+    pub eval_size: usize,
+    /// For tests: the first this many test images stand for the full test set (0: all).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub test_size: usize,
+}
+
+impl ProtocolFlags {
+    /// Where the grid's runs go (`out`), continued with `--resume`, never touched otherwise.
+    pub fn options(&self, out: &std::path::Path) -> session::Options {
+        session::Options {
+            out: out.to_path_buf(),
+            existing: match self.resume {
+                true => Existing::Resume,
+                false => Existing::Refuse,
+            },
+            checkpoint_every: self.checkpoint_every,
+        }
+    }
+
+    /// The data of `runs`, checked against them (the test split cut by `--test-size`).
+    pub fn load_data(&self, runs: &[RunSpec]) -> anyhow::Result<Dataset> {
+        session::load_data_cut(runs, &self.data, self.test_size)
+    }
+
+    /// How the test flags shorten the protocol (not at all by default).
+    pub fn shortened(&self) -> spec::Shortened {
+        spec::Shortened {
+            epoch_scale: self.epoch_scale,
+            train_size: self.train_size,
+            eval_size: self.eval_size,
+        }
+    }
+}
+
+/// Flags of `reproduce`.
+#[derive(Args, Debug, Clone)]
+pub struct ReproduceArgs {
+    /// Seeds, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    pub seeds: Vec<u64>,
+    /// Output folder.
+    #[arg(long, default_value = "results/reproduction")]
+    pub out: PathBuf,
+    /// How the grid is run.
+    #[command(flatten)]
+    pub grid: ProtocolFlags,
+}
+
+impl ReproduceArgs {
+    /// The protocol's runs, every value validated.
+    pub fn runs(&self) -> anyhow::Result<Vec<RunSpec>> {
+        spec::reproduction(&self.seeds, self.grid.shortened())
+    }
+}
+
+/// Flags of `stall`.
+#[derive(Args, Debug, Clone)]
+pub struct StallArgs {
+    /// Seeds, comma-separated (a cell of one seed uses the first).
+    #[arg(long, value_delimiter = ',', default_value = "0,1")]
+    pub seeds: Vec<u64>,
+    /// Output folder.
+    #[arg(long, default_value = "results/stall")]
+    pub out: PathBuf,
+    /// The reproduction's folder, whose 30-layer runs are the baseline cell (read only).
+    #[arg(long, default_value = "results/reproduction")]
+    pub baseline: PathBuf,
+    /// How the grid is run.
+    #[command(flatten)]
+    pub grid: ProtocolFlags,
+}
+
+impl StallArgs {
+    /// The grid's runs, every value validated.
+    pub fn runs(&self) -> anyhow::Result<Vec<StallRun>> {
+        spec::stall::stall(&self.seeds, self.grid.shortened())
+    }
+
+    /// The baseline cell: the reproduction's 30-layer runs of these seeds.
+    pub fn baseline_runs(&self) -> anyhow::Result<Vec<RunSpec>> {
+        let repro = spec::reproduction(&self.seeds, self.grid.shortened())?;
+        Ok(repro
+            .into_iter()
+            .filter(|r| r.depth == spec::stall::STALL_DEPTH)
+            .collect())
+    }
+}

@@ -1,0 +1,49 @@
+//! `experiments stall`: the stall grid (`spec::stall`) as one resumable grid: the plan and
+//! a time estimate first, then the runs, then `STALL.md`, `stall.json` and the figure.
+
+use crate::cli::StallArgs;
+use crate::report::{runs::load_runs, stall};
+use crate::run::estimate;
+use crate::session;
+use anyhow::Result;
+
+/// Prints the plan, trains what is left of it, then writes the table and the figure.
+pub fn run(args: StallArgs) -> Result<()> {
+    let plan = args.runs()?;
+    let runs: Vec<_> = plan.iter().map(|s| s.run.clone()).collect();
+    let data = args.grid.load_data(&runs)?;
+    if !args.grid.report {
+        estimate::print_plan("stall", &args.out, &runs, &data)?;
+        if args.grid.plan {
+            return Ok(());
+        }
+        session::train(&runs, &data, &args.grid.options(&args.out))?;
+    }
+    report(&args, &plan)
+}
+
+/// The table and figure from the runs in `--out` and the baseline in `--baseline`.
+fn report(args: &StallArgs, plan: &[crate::spec::stall::StallRun]) -> Result<()> {
+    let (runs, mut warnings) = load_runs(&args.out)?;
+    let baseline = match load_runs(&args.baseline) {
+        Ok((b, w)) => {
+            warnings.extend(w);
+            b
+        }
+        Err(e) => {
+            warnings.push(format!("{e:#}: the baseline cell is left empty"));
+            vec![]
+        }
+    };
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let all: Vec<_> = runs.iter().chain(&baseline).collect();
+    let table = stall::table(plan, &args.baseline_runs()?, &all);
+    let mut paths = stall::write(&args.out, &table)?;
+    paths.extend(stall::draw(&args.out, &table)?);
+    for p in paths {
+        eprintln!("wrote {}", p.display());
+    }
+    Ok(())
+}
