@@ -5,7 +5,7 @@ use crate::cli::StallArgs;
 use crate::report::{runs::load_runs, stall};
 use crate::run::estimate;
 use crate::session;
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 /// Prints the plan, trains what is left of it, then writes the table and the figure.
 pub fn run(args: StallArgs) -> Result<()> {
@@ -24,7 +24,11 @@ pub fn run(args: StallArgs) -> Result<()> {
 
 /// The table and figure from the runs in `--out` and the baseline in `--baseline`.
 fn report(args: &StallArgs, plan: &[crate::spec::stall::StallRun]) -> Result<()> {
-    let (runs, mut warnings) = load_runs(&args.out)?;
+    // Before the grid's first run only the baseline cell has numbers.
+    let (runs, mut warnings) = match args.out.join("runs").exists() {
+        true => load_runs(&args.out)?,
+        false => (vec![], vec![]),
+    };
     let baseline = match load_runs(&args.baseline) {
         Ok((b, w)) => {
             warnings.extend(w);
@@ -39,6 +43,8 @@ fn report(args: &StallArgs, plan: &[crate::spec::stall::StallRun]) -> Result<()>
         eprintln!("warning: {w}");
     }
     let all: Vec<_> = runs.iter().chain(&baseline).collect();
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let table = stall::table(plan, &args.baseline_runs()?, &all);
     let mut paths = stall::write(&args.out, &table)?;
     paths.extend(stall::draw(&args.out, &table)?);

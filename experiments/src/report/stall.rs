@@ -5,6 +5,7 @@
 use crate::report::claims::CONVERGED_ERROR;
 use crate::report::figure::{self, color_for, Figure, Panel, Series, Stroke};
 use crate::report::runs::{made_by, RunData};
+use crate::run::metrics::{self, GrowthWindow};
 use crate::spec::stall::{Level, StallRun};
 use crate::spec::RunSpec;
 use crate::store::records::write_json;
@@ -49,8 +50,23 @@ pub struct Row {
 pub struct Table {
     /// One row per planned run: the baseline's first, then each factor's, in plan order within one.
     pub rows: Vec<Row>,
+    /// Each complete Xavier run's growth while at chance, in windows of [`WINDOW`]
+    /// iterations.
+    pub growth: Vec<Growth>,
     /// The builds and CPUs that made the complete runs.
     pub made_by: Vec<String>,
+}
+
+/// Iterations in a window of the growth table.
+pub const WINDOW: usize = 200;
+
+/// One run's growth while at chance.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Growth {
+    /// The run's folder name.
+    pub run: String,
+    /// Its windows, to the one it left chance in.
+    pub windows: Vec<GrowthWindow>,
 }
 
 /// The table for the grid's `plan` and the `baseline` runs (the reproduction's 30-layer
@@ -72,8 +88,21 @@ pub fn table(plan: &[StallRun], baseline: &[RunSpec], runs: &[&RunData]) -> Tabl
     // Grouped as the table reads: the baseline, then factor by factor, Xavier before MSRA.
     let factor = |r: &Row| r.cell.map_or(0, |l| 1 + l.factor() as usize);
     rows.sort_by_key(|r| (factor(r), r.init != "xavier"));
+    let growth = rows
+        .iter()
+        .filter(|r| r.complete && r.init == "xavier")
+        .filter_map(|r| runs.iter().find(|d| d.config.run.name == r.run))
+        .map(|d| Growth {
+            run: d.config.run.name.clone(),
+            windows: metrics::growth_windows(&d.train, WINDOW),
+        })
+        .collect();
     let made_by = made_by(runs.iter().copied());
-    Table { rows, made_by }
+    Table {
+        rows,
+        growth,
+        made_by,
+    }
 }
 
 fn row(level: Option<Level>, spec: &RunSpec, run: Option<&&RunData>) -> Row {
@@ -90,7 +119,10 @@ fn row(level: Option<Level>, spec: &RunSpec, run: Option<&&RunData>) -> Row {
         left_chance_epoch: left.map(|l| l.epoch),
         iterations: summary.map(|s| s.iterations),
         epochs: summary.map(|s| s.epochs),
-        stall_growth: summary.and_then(|s| s.stall_growth),
+        // From the log (summaries older than the field lack it).
+        stall_growth: summary
+            .and(run)
+            .and_then(|r| metrics::stall_growth(&r.train)),
         final_full_test_error: summary.and_then(|s| s.final_full_test_error),
         cell: level,
     }
@@ -139,9 +171,38 @@ pub fn markdown(t: &Table) -> String {
             r.run
         );
     }
+    s += &growth_markdown(t);
     s += "\nMade by:\n\n";
     for m in &t.made_by {
         s += &format!("- {m}\n");
+    }
+    s
+}
+
+/// The growth table: each Xavier run's windows while at chance.
+fn growth_markdown(t: &Table) -> String {
+    let mut s = format!(
+        "\n## Growth while at chance, {WINDOW}-iteration windows\n\n\
+         *Doublings*: per 100 iterations, of the first conv layer's gradient norm (a\n\
+         least-squares line through its log2); *norm*: its geometric mean over the window;\n\
+         *ratio*: doublings over norm, constant if the growth is proportional to the signal\n\
+         (README, \"When does the stall end?\"). Each run's last window holds the iteration it\n\
+         left chance at.\n\n\
+         | run | iterations | doublings | norm | ratio | mean loss |\n|---|---|---|---|---|---|\n"
+    );
+    for g in &t.growth {
+        for w in &g.windows {
+            s += &format!(
+                "| `{}` | {}-{} | {:.3} | {:.2e} | {:.0} | {:.4} |\n",
+                g.run,
+                w.first,
+                w.last,
+                w.doublings,
+                w.norm,
+                w.doublings / w.norm,
+                w.loss
+            );
+        }
     }
     s
 }

@@ -76,12 +76,23 @@ impl ChanceWatch {
 /// of a least-squares line through `(iteration, log2 norm)`, times 100. `None` with fewer
 /// than 10 usable iterations.
 pub fn stall_growth(rows: &[TrainRow]) -> Option<f64> {
-    let end = left_chance(rows).map_or(rows.len(), |l| {
+    log2_slope(&rows[..stall_end(rows)]).map(|(slope, _)| slope)
+}
+
+/// The rows before the run left chance, the one it left at included (all if it never did).
+fn stall_end(rows: &[TrainRow]) -> usize {
+    left_chance(rows).map_or(rows.len(), |l| {
         rows.iter()
             .position(|r| r.iteration == l.iteration)
             .map_or(rows.len(), |i| i + 1)
-    });
-    let pts: Vec<(f64, f64)> = rows[..end]
+    })
+}
+
+/// The least-squares slope of `log2` of the first conv layer's gradient norm against the
+/// iteration, times 100 (doublings per 100 iterations), and the norm's geometric mean;
+/// `None` with fewer than 10 usable rows.
+fn log2_slope(rows: &[TrainRow]) -> Option<(f64, f64)> {
+    let pts: Vec<(f64, f64)> = rows
         .iter()
         .filter(|r| r.grad_norm_first > 0.0 && r.grad_norm_first.is_finite())
         .map(|r| (r.iteration as f64, r.grad_norm_first.log2()))
@@ -96,7 +107,43 @@ pub fn stall_growth(rows: &[TrainRow]) -> Option<f64> {
     );
     let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
     let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    (sxx > 0.0).then(|| 100.0 * sxy / sxx)
+    (sxx > 0.0).then(|| (100.0 * sxy / sxx, my.exp2()))
+}
+
+/// The stall's growth, window by window.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct GrowthWindow {
+    /// First iteration of the window.
+    pub first: usize,
+    /// Last iteration of the window.
+    pub last: usize,
+    /// Doublings per 100 iterations of the first conv layer's gradient norm in it.
+    pub doublings: f64,
+    /// The norm's geometric mean over it.
+    pub norm: f64,
+    /// Mean training loss over it.
+    pub loss: f64,
+}
+
+/// [`stall_growth`] over consecutive windows of `width` iterations, from the first to the
+/// one in which the run left chance (to the end if it never did): if the stall ends as a
+/// product of layers does (each layer's growth driven by the signal all the others pass),
+/// the growth is proportional to the norm, and `doublings / norm` is constant.
+pub fn growth_windows(rows: &[TrainRow], width: usize) -> Vec<GrowthWindow> {
+    let end = stall_end(rows);
+    let windows = rows.chunks(width.max(1)).take(end.div_ceil(width.max(1)));
+    windows
+        .filter_map(|w| {
+            let (doublings, norm) = log2_slope(w)?;
+            Some(GrowthWindow {
+                first: w[0].iteration,
+                last: w[w.len() - 1].iteration,
+                doublings,
+                norm,
+                loss: w.iter().map(|r| r.loss as f64).sum::<f64>() / w.len() as f64,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -155,6 +202,16 @@ mod tests {
         }
         assert!((stall_growth(&left).unwrap() - 2.0).abs() < 1e-6);
         assert_eq!(stall_growth(&rows[..5]), None);
+        // Window by window the same slope, until the window it left chance in.
+        let w = growth_windows(&left, 50);
+        assert_eq!(w.len(), 5, "windows 1-50 ... 201-250: {w:?}");
+        assert_eq!((w[0].first, w[0].last, w[4].first), (1, 50, 201));
+        for x in &w[..4] {
+            assert!((x.doublings - 2.0).abs() < 1e-9, "{x:?}");
+            assert!((x.loss - 2.30).abs() < 1e-6);
+        }
+        // The geometric mean of 1e-5 · 2^(i/50) over i = 0..49 is 1e-5 · 2^(24.5/50).
+        assert!((w[0].norm / (1e-5 * 2f64.powf(0.49)) - 1.0).abs() < 1e-9);
     }
 
     #[test]

@@ -1,0 +1,46 @@
+//! The committed stall report is what the committed runs give: `stall --report` on a copy
+//! of `results/stall/runs` (with the reproduction's runs as the baseline) writes the same
+//! `STALL.md`, and every growth row README quotes is one of its rows.
+
+mod common;
+
+use common::copy_dir;
+use std::path::Path;
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+#[test]
+fn the_committed_stall_report_is_what_the_committed_runs_give_and_readme_quotes_it() {
+    let committed = repo().join("results/stall");
+    let tmp = tempfile::tempdir().unwrap();
+    if committed.join("runs").exists() {
+        copy_dir(&committed.join("runs"), &tmp.path().join("runs"));
+    }
+    let baseline = repo().join("results/reproduction");
+    let o = common::run(&[
+        "stall",
+        "--report",
+        "--out",
+        tmp.path().to_str().unwrap(),
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let fresh = std::fs::read_to_string(tmp.path().join("STALL.md")).unwrap();
+    let kept = std::fs::read_to_string(committed.join("STALL.md")).unwrap();
+    assert_eq!(
+        fresh, kept,
+        "results/stall/STALL.md is stale: rerun `experiments stall --report`"
+    );
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let quoted: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `d30-"))
+        .collect();
+    assert!(quoted.len() >= 6, "README quotes the growth table");
+    for row in quoted {
+        assert!(kept.contains(row), "README's `{row}` is not in STALL.md");
+    }
+}
