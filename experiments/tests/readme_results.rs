@@ -86,3 +86,81 @@ fn readme_depth_view_table_is_what_the_committed_analysis_gives() {
         assert!(readme.contains(&row), "README lacks `{row}`");
     }
 }
+
+/// One initializer's rows of a committed `analyze-d<D>.csv`.
+fn analysis(depth: usize, init: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let path = repo().join(format!("results/reproduction/analyze/analyze-d{depth}.csv"));
+    let mut rows = vec![];
+    for r in csv::Reader::from_path(&path).unwrap().deserialize() {
+        let r: std::collections::HashMap<String, String> = r.unwrap();
+        if r["init"] == init {
+            rows.push(r);
+        }
+    }
+    assert!(!rows.is_empty(), "{}: no {init} rows", path.display());
+    rows
+}
+
+/// Column `key` of a row, as a number.
+fn num(row: &std::collections::HashMap<String, String>, key: &str) -> f64 {
+    row[key].parse().unwrap()
+}
+
+/// The largest relative error of a one-step prediction (`fwd` or `bwd`) over the layers.
+fn worst_onestep(rows: &[std::collections::HashMap<String, String>], dir: &str) -> f64 {
+    let (pred, meas) = (format!("{dir}_onestep"), format!("{dir}_std"));
+    rows.iter()
+        .map(|r| (num(r, &pred) - num(r, &meas)).abs() / num(r, &meas))
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn readme_variance_numbers_are_the_committed_analysis() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (x, m) = (analysis(30, "xavier"), analysis(30, "msra"));
+    let conv = |rows: &[std::collections::HashMap<String, String>]| {
+        let c: Vec<f64> = rows
+            .iter()
+            .filter(|r| r["name"].contains("conv"))
+            .map(|r| num(r, "fwd_std"))
+            .collect();
+        c[c.len() - 1] / c[0]
+    };
+    let last_conv = |rows: &[std::collections::HashMap<String, String>]| {
+        let r = rows.iter().rfind(|r| r["name"].contains("conv")).unwrap();
+        num(r, "fwd_product") / num(r, "fwd_std")
+    };
+    let first_bwd = |rows: &[std::collections::HashMap<String, String>]| {
+        num(&rows[0], "bwd_product") / num(&rows[0], "bwd_std")
+    };
+    let pct = |v: f64| format!("{:.0}%", 100.0 * v);
+    let quoted = [
+        format!(
+            "std is {:.1e} of the first's under Xavier and {:.2} under MSRA",
+            conv(&x),
+            conv(&m)
+        ),
+        format!(
+            "forward within {} for Xavier and {} for MSRA, backward within {}",
+            pct(worst_onestep(&x, "fwd")),
+            pct(worst_onestep(&m, "fwd")),
+            pct(worst_onestep(&x, "bwd").max(worst_onestep(&m, "bwd")))
+        ),
+        format!(
+            "at 22 layers MSRA's worst layer forward is {} off",
+            pct(worst_onestep(&analysis(22, "msra"), "fwd"))
+        ),
+        format!(
+            "overestimates by up to {:.0} times at the first layer",
+            first_bwd(&x).max(first_bwd(&m))
+        ),
+        format!(
+            "overestimates MSRA's last conv layer {:.1} times",
+            last_conv(&m)
+        ),
+    ];
+    for q in quoted {
+        assert!(readme.contains(&q), "README lacks `{q}`");
+    }
+}
