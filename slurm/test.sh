@@ -174,4 +174,20 @@ done
 cmp -s "$WORK/grid.safetensors" "$WORK/ref.safetensors" || fail "$RUN's weights differ from the uninterrupted run"
 "$BIN" plot "$WORK/grid" >/dev/null 2>&1 || fail "plot failed"
 [ -s "$WORK/grid/depth-6.png" ] || fail "the merged figure was not drawn"
-echo "slurm test passed: $N tasks complete, the preempted one bit-identical to an uninterrupted run"
+echo "slurm test: $N tasks complete, the preempted one bit-identical to an uninterrupted run"
+
+# A protocol as an array: the shortened reproduction's 4 runs, then its report.
+SHORT=(--seeds 0 --epoch-scale 0.02 --train-size 256 --eval-size 50 --test-size 100
+    --out "$WORK/repro")
+JOB=$(DELVE="$BIN" sbatch --parsable --cpus-per-task=1 --array=0-3%2 --chdir="$PWD" \
+    --output="$WORK/slurm-%A_%a.out" slurm/grid.sbatch reproduce "${SHORT[@]}")
+for _ in $(seq 300); do
+    [ -z "$(squeue -h 2>/dev/null)" ] && break
+    sleep 1
+done
+[ -z "$(squeue -h)" ] || fail "the reproduce array did not finish in 5 minutes"
+done_runs=$(ls "$WORK"/repro/runs/*/summary.json 2>/dev/null | wc -l)
+[ "$done_runs" = 4 ] || fail "the reproduce array completed $done_runs of 4 runs"
+"$BIN" reproduce --report "${SHORT[@]}" >/dev/null 2>&1 || fail "reproduce --report failed"
+[ -s "$WORK/repro/CLAIMS.md" ] || fail "the protocol's report was not written"
+echo "slurm test passed: a grid (with a preempted task) and a protocol (reproduce) as job arrays"

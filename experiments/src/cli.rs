@@ -216,6 +216,27 @@ impl std::str::FromStr for Task {
 }
 
 impl Task {
+    /// The runs to train: all of them without a task, else the task's one; `what` names
+    /// the list (`grid`) and `listed_by` what numbers it, for the error.
+    pub fn select<T>(
+        task: Option<Task>,
+        mut runs: Vec<T>,
+        what: &str,
+        listed_by: &str,
+    ) -> anyhow::Result<Vec<T>> {
+        let Some(task) = task else {
+            return Ok(runs);
+        };
+        let i = task.index()?;
+        anyhow::ensure!(
+            i < runs.len(),
+            "--task {i}: the {what} has {} runs, numbered 0 to {} (see {listed_by})",
+            runs.len(),
+            runs.len().saturating_sub(1)
+        );
+        Ok(vec![runs.swap_remove(i)])
+    }
+
     /// The index, reading `SLURM_ARRAY_TASK_ID` where asked.
     pub fn index(self) -> anyhow::Result<usize> {
         match self {
@@ -273,18 +294,12 @@ impl TrainArgs {
 
     /// The grid's runs, every flag validated (only the `--task`'s one, if given).
     pub fn runs(&self) -> anyhow::Result<Vec<RunSpec>> {
-        let mut runs = spec::expand(&self.grid())?;
-        if let Some(task) = self.task {
-            let i = task.index()?;
-            anyhow::ensure!(
-                i < runs.len(),
-                "--task {i}: the grid has {} runs, numbered 0 to {} (see `experiments plan`)",
-                runs.len(),
-                runs.len() - 1
-            );
-            runs = vec![runs.swap_remove(i)];
-        }
-        Ok(runs)
+        Task::select(
+            self.task,
+            spec::expand(&self.grid())?,
+            "grid",
+            "`experiments plan`",
+        )
     }
 }
 

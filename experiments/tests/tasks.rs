@@ -1,6 +1,6 @@
 //! The grid as numbered tasks: `plan` lists the runs in a stable order with the command
 //! that trains each alone, and `--task N` (or `--task` with SLURM_ARRAY_TASK_ID) trains
-//! only that one.
+//! only that one; the protocols (`reproduce`, `stall`) take `--task` the same way.
 
 mod common;
 
@@ -92,4 +92,55 @@ fn plan_numbers_the_runs_and_task_trains_one_of_them() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn a_protocol_task_trains_its_one_run_and_leaves_the_report_to_the_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let short = [
+        "--seeds",
+        "0",
+        "--out",
+        out,
+        "--epoch-scale",
+        "0.02",
+        "--train-size",
+        "256",
+        "--eval-size",
+        "50",
+        "--test-size",
+        "100",
+    ];
+    // The plan numbers the runs as --task takes them.
+    let o = run(&[&["reproduce", "--plan"], &short[..]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let plan = String::from_utf8_lossy(&o.stderr);
+    assert!(plan.contains("  1  d22-msra-relu-n256-s0"), "{plan}");
+    let o = bin()
+        .args([&["reproduce", "--task"], &short[..]].concat())
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let runs = tmp.path().join("runs");
+    let trained: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(trained, ["d22-msra-relu-n256-s0"]);
+    assert!(runs.join("d22-msra-relu-n256-s0/summary.json").exists());
+    assert!(
+        !tmp.path().join("CLAIMS.md").exists(),
+        "no report from a task"
+    );
+    let o = run(&[&["reproduce", "--task", "4"], &short[..]].concat());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.trim().lines().count() == 1 && err.contains("the protocol has 4 runs"),
+        "{err}"
+    );
 }

@@ -1,5 +1,6 @@
 //! Flags of the protocols that are whole grids: `reproduce` and `stall`.
 
+use super::Task;
 use crate::data::Dataset;
 use crate::run::grid::Existing;
 use crate::session;
@@ -41,6 +42,11 @@ pub struct ProtocolFlags {
     /// For tests: the first this many test images stand for the full test set (0: all).
     #[arg(long, hide = true, default_value_t = 0)]
     pub test_size: usize,
+    /// Train only the protocol's run number N (as `--plan` numbers them, from 0) and write
+    /// no report (`--report` once every task is done); `--task` alone reads N from
+    /// SLURM_ARRAY_TASK_ID (a Slurm job array: `slurm/grid.sbatch reproduce ...`).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "slurm", conflicts_with_all = ["plan", "report"])]
+    pub task: Option<Task>,
 }
 
 impl ProtocolFlags {
@@ -54,6 +60,11 @@ impl ProtocolFlags {
             },
             checkpoint_every: self.checkpoint_every,
         }
+    }
+
+    /// The runs to train: all of them, or the `--task`'s one.
+    pub fn select<T>(&self, runs: Vec<T>) -> anyhow::Result<Vec<T>> {
+        Task::select(self.task, runs, "protocol", "--plan")
     }
 
     /// The data of `runs`, checked against them (the test split cut by `--test-size`).

@@ -14,11 +14,18 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     let runs = args.runs()?;
     let data = args.grid.load_data(&runs)?;
     if !args.grid.report {
-        estimate::print_plan("reproduce", &args.out, &runs, &data)?;
+        if args.grid.task.is_none() {
+            estimate::print_plan("reproduce", &args.out, &runs, &data)?;
+        }
         if args.grid.plan {
             return Ok(());
         }
-        session::train(&runs, &data, &args.grid.options(&args.out))?;
+        let mine = args.grid.select(runs.clone())?;
+        session::train(&mine, &data, &args.grid.options(&args.out))?;
+        if args.grid.task.is_some() {
+            eprintln!("--task: no report until every task is done (then `reproduce --report`)");
+            return Ok(());
+        }
     }
     report(&args, &data)
 }

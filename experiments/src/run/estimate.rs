@@ -36,7 +36,7 @@ pub fn run_seconds(run: &RunSpec, per_image: f64, n_train: usize, n_test: usize)
     (train + eval) * per_image
 }
 
-/// Prints one line per run with its estimated time (`up to` for a run that stops once it
+/// Prints one line per run, numbered as `--task` takes them, with its estimated time (`up to` for a run that stops once it
 /// left chance), and the total; `what` names the grid (`reproduce: 12 runs into ...`).
 pub fn print_plan(
     what: &str,
@@ -53,7 +53,7 @@ pub fn print_plan(
     // Seconds per image of each net (depth, widths) and batch size, timed once.
     type Net = (usize, [usize; 3], usize);
     let mut timed: Vec<(Net, f64)> = vec![];
-    for r in runs {
+    for (i, r) in runs.iter().enumerate() {
         let key = (r.depth, r.widths, r.batch_size);
         let per_image = match timed.iter().find(|(k, _)| *k == key) {
             Some(&(_, s)) => s,
@@ -71,7 +71,7 @@ pub fn print_plan(
             "about"
         };
         eprintln!(
-            "  {:<34} {:>5} epochs  {bound} {:>4.0} min",
+            "  {i:>3}  {:<34} {:>5} epochs  {bound} {:>4.0} min",
             r.name,
             r.epochs,
             secs / 60.0
