@@ -55,6 +55,7 @@ fn report(args: &StallArgs, plan: &[crate::spec::stall::StallRun]) -> Result<()>
     let table = stall::table(plan, &args.baseline_runs()?, &all);
     let mut paths = stall::write(&args.out, &table)?;
     paths.extend(stall::draw(&args.out, &table)?);
+    paths.extend(stall::draw_growth(&args.out, &table)?);
     for p in paths {
         eprintln!("wrote {}", p.display());
     }

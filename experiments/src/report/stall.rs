@@ -309,6 +309,64 @@ pub fn draw(out: &Path, t: &Table) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
+/// Draws `stall-growth.png` and `.svg` under `out`: each Xavier run's growth while at
+/// chance, window by window: the doubling rate, and the rate over the norm, which the
+/// derivation in README ("When does the stall end?") expects to level off once the net's
+/// output lines up with the labels. Nothing without a complete Xavier run.
+pub fn draw_growth(out: &Path, t: &Table) -> Result<Vec<PathBuf>> {
+    if t.growth.is_empty() {
+        return Ok(vec![]);
+    }
+    let mid = |w: &GrowthWindow| (w.first + w.last) as f64 / 2.0;
+    let (mut rate, mut ratio) = (vec![], vec![]);
+    for (k, g) in t.growth.iter().enumerate() {
+        // Xavier's blue first; never MSRA's red.
+        let color = figure::palette(1 + k % 7);
+        let line = |f: &dyn Fn(&GrowthWindow) -> f64| Series {
+            label: g.run.clone(),
+            color,
+            points: g.windows.iter().map(|w| (mid(w), f(w))).collect(),
+            stroke: Stroke::Solid,
+        };
+        rate.push(line(&|w| w.doublings));
+        ratio.push(line(&|w| w.doublings / w.norm));
+    }
+    let panel = |title: &str, y_label: &str, series, log_y| Panel {
+        title: title.into(),
+        x_label: "iteration (middle of the window)".into(),
+        y_label: y_label.into(),
+        series,
+        log_y,
+        ..Default::default()
+    };
+    let fig = Figure {
+        panels: vec![
+            panel(
+                "first conv gradient's growth while at chance",
+                "doublings per 100 iterations",
+                rate,
+                false,
+            ),
+            panel(
+                "growth over norm (constant: growth ∝ signal)",
+                "doublings per 100 iterations / norm",
+                ratio,
+                true,
+            ),
+        ],
+        footnote: format!(
+            "Fashion-MNIST · 30 layers · xavier · {WINDOW}-iteration windows, each run to the one it left chance in"
+        ),
+    };
+    let mut paths = vec![];
+    for ext in ["png", "svg"] {
+        let p = out.join(format!("stall-growth.{ext}"));
+        figure::draw(&p, &fig, (1700, 680))?;
+        paths.push(p);
+    }
+    Ok(paths)
+}
+
 /// Writes `STALL.md` and `stall.json` under `out`.
 pub fn write(out: &Path, t: &Table) -> Result<Vec<PathBuf>> {
     let (md, json) = (out.join("STALL.md"), out.join("stall.json"));
