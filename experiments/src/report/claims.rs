@@ -62,6 +62,11 @@ pub struct Claims {
     pub claims: Vec<Claim>,
     /// Every build and CPU that made part of a run used here (`commit (simd) on cpu`).
     pub made_by: Vec<String>,
+    /// Runs complete.
+    pub complete_runs: usize,
+    /// The complete runs' training steps, in hours (evaluations left out), summed over
+    /// every process that trained them: the images each saw over its images per second.
+    pub training_hours: f64,
 }
 
 /// The reproduction's runs, found by depth, initializer and seed.
@@ -329,10 +334,20 @@ pub fn check(runs: &[RunData], data: &Dataset, seeds: &[u64]) -> Result<Claims> 
         });
     }
     let made_by = made_by(runs.iter());
+    let training_hours = runs
+        .iter()
+        .filter_map(|r| {
+            let s = r.summary.as_ref()?;
+            let images = (s.iterations * r.config.run.batch_size) as f64;
+            Some(images / s.train_images_per_sec.max(1e-9) / 3600.0)
+        })
+        .sum();
     Ok(Claims {
         seeds: seeds.to_vec(),
         claims,
         made_by,
+        complete_runs: runs.iter().filter(|r| r.summary.is_some()).count(),
+        training_hours,
     })
 }
 
@@ -368,6 +383,11 @@ pub fn markdown(c: &Claims) -> String {
         }
         s += &format!(" {} |\n", claim.verdict);
     }
+    s += &format!(
+        "\nTraining steps of the {} complete runs: {:.2} hours (evaluations and pauses left out).\n",
+        c.complete_runs,
+        c.training_hours
+    );
     s += "\nMade by:\n\n";
     for m in &c.made_by {
         s += &format!("- {m}\n");

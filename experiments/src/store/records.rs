@@ -249,7 +249,8 @@ pub struct Summary {
     pub iterations: usize,
     /// Epochs run.
     pub epochs: f64,
-    /// Wall time of the run in seconds (evaluation included).
+    /// Wall time in seconds of the process that finished the run (evaluation included); a
+    /// resumed run's earlier processes are not in it (`train_images_per_sec` is over all).
     pub wall_time_s: f64,
     /// Training images per second (evaluation excluded).
     pub train_images_per_sec: f64,
