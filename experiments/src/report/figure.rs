@@ -333,7 +333,8 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
             if log_y {
                 format!("{:.1e}", 10f64.powf(*v))
             } else {
-                format!("{v:.2}")
+                // A tick at a rounding error below zero reads 0.00, not -0.00.
+                format!("{:.2}", if v.abs() < 5e-3 { 0.0 } else { *v })
             }
         })
         .x_label_formatter(&x_tick)
