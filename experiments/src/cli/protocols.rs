@@ -127,11 +127,7 @@ impl StallArgs {
     }
 
     /// The baseline cell: the reproduction's 30-layer runs of these seeds.
-    pub fn baseline_runs(&self) -> anyhow::Result<Vec<RunSpec>> {
-        let repro = spec::reproduction(&self.seeds, self.grid.shortened())?;
-        Ok(repro
-            .into_iter()
-            .filter(|r| r.depth == spec::stall::STALL_DEPTH)
-            .collect())
+    pub fn baseline_runs(&self) -> anyhow::Result<Vec<StallRun>> {
+        spec::stall::baseline_cell(&self.seeds, self.grid.shortened())
     }
 }

@@ -52,7 +52,8 @@ fn report(args: &StallArgs, plan: &[crate::spec::stall::StallRun]) -> Result<()>
     let all: Vec<_> = runs.iter().chain(&baseline).collect();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let table = stall::table(plan, &args.baseline_runs()?, &all);
+    let planned = [args.baseline_runs()?, plan.to_vec()].concat();
+    let table = stall::table(&planned, &all);
     let mut paths = stall::write(&args.out, &table)?;
     paths.extend(stall::draw(&args.out, &table)?);
     paths.extend(stall::draw_growth(&args.out, &table)?);

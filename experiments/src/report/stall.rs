@@ -6,8 +6,7 @@ use crate::report::claims::CONVERGED_ERROR;
 use crate::report::figure::{self, color_for, Figure, Panel, Series, Stroke};
 use crate::report::runs::{made_by, RunData};
 use crate::run::metrics::{self, GrowthWindow};
-use crate::spec::stall::{Level, StallRun};
-use crate::spec::RunSpec;
+use crate::spec::stall::{Arm, Level, StallRun};
 use crate::store::records::write_json;
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -43,6 +42,9 @@ pub struct Row {
     /// The cell (`None`: the baseline).
     #[serde(skip)]
     pub cell: Option<Level>,
+    /// Xavier's stall or an MSRA check.
+    #[serde(skip)]
+    pub arm: Arm,
 }
 
 /// `stall.json`.
@@ -69,28 +71,19 @@ pub struct Growth {
     pub windows: Vec<GrowthWindow>,
 }
 
-/// The table for the grid's `plan` and the `baseline` runs (the reproduction's 30-layer
-/// runs), from the runs read back from both folders.
-pub fn table(plan: &[StallRun], baseline: &[RunSpec], runs: &[&RunData]) -> Table {
-    let cells = baseline
+/// The table of the planned runs (the baseline cell's, then the grid's), from the runs
+/// read back from the grid's and the baseline's folders.
+pub fn table(planned: &[StallRun], runs: &[&RunData]) -> Table {
+    let mut rows: Vec<Row> = planned
         .iter()
-        .map(|r| (None, r))
-        .chain(plan.iter().map(|s| (Some(s.level), &s.run)));
-    let mut rows: Vec<Row> = cells
-        .map(|(level, spec)| {
-            row(
-                level,
-                spec,
-                runs.iter().find(|r| r.config.run.name == spec.name),
-            )
-        })
+        .map(|p| row(p, runs.iter().find(|r| r.config.run.name == p.run.name)))
         .collect();
     // Grouped as the table reads: the baseline, then factor by factor, Xavier before MSRA.
     let factor = |r: &Row| r.cell.map_or(0, |l| 1 + l.factor() as usize);
-    rows.sort_by_key(|r| (factor(r), r.init != "xavier"));
+    rows.sort_by_key(|r| (factor(r), r.arm == Arm::MsraCheck));
     let growth = rows
         .iter()
-        .filter(|r| r.complete && r.init == "xavier")
+        .filter(|r| r.complete && r.arm == Arm::Stall)
         .filter_map(|r| runs.iter().find(|d| d.config.run.name == r.run))
         .map(|d| Growth {
             run: d.config.run.name.clone(),
@@ -105,7 +98,8 @@ pub fn table(plan: &[StallRun], baseline: &[RunSpec], runs: &[&RunData]) -> Tabl
     }
 }
 
-fn row(level: Option<Level>, spec: &RunSpec, run: Option<&&RunData>) -> Row {
+fn row(planned: &StallRun, run: Option<&&RunData>) -> Row {
+    let (level, spec) = (planned.level, &planned.run);
     let summary = run.and_then(|r| r.summary.as_ref());
     let left = summary.and_then(|s| s.left_chance);
     Row {
@@ -125,6 +119,7 @@ fn row(level: Option<Level>, spec: &RunSpec, run: Option<&&RunData>) -> Row {
             .and_then(|r| metrics::stall_growth(&r.train)),
         final_full_test_error: summary.and_then(|s| s.final_full_test_error),
         cell: level,
+        arm: planned.arm,
     }
 }
 
@@ -228,7 +223,7 @@ fn points(
     censored: impl Fn(&Row) -> Option<f64>,
 ) -> Vec<Series> {
     let (mut left, mut never) = (vec![], vec![]);
-    for r in t.rows.iter().filter(|r| r.complete && r.init == "xavier") {
+    for r in t.rows.iter().filter(|r| r.complete && r.arm == Arm::Stall) {
         let Some(k) = cats.iter().position(|c| *c == r.cell) else {
             continue;
         };
@@ -239,7 +234,7 @@ fn points(
             _ => {}
         }
     }
-    let color = color_for("xavier", 0);
+    let color = color_for(Arm::Stall.init(), 0);
     vec![
         Series {
             label: "Xavier-30, one point per seed".into(),

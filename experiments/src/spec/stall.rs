@@ -2,7 +2,7 @@
 //! at a time from the spec's baseline, and the MSRA runs that tell "stalls" from "cannot
 //! learn at all" where a factor might also stop MSRA.
 
-use super::protocol::{baseline, Shortened};
+use super::protocol::{baseline, Shortened, REPRODUCTION};
 use super::{defaults, expand, Grid, RunSpec};
 use crate::data::InputScale;
 use anyhow::{ensure, Result};
@@ -21,6 +21,12 @@ pub const AFTER_CHANCE: f64 = 0.5;
 /// The length of an MSRA check run: long enough to leave chance and converge under the
 /// spec's settings (it does by epoch 2 at 30 layers).
 pub const MSRA_EPOCHS: f64 = 2.0;
+
+/// The reproduction's length at [`STALL_DEPTH`] layers (its runs are the baseline cell).
+const REPRODUCTION_EPOCHS: f64 = match REPRODUCTION {
+    [_, (STALL_DEPTH, epochs)] => epochs,
+    _ => panic!("the reproduction's second depth is the stall grid's"),
+};
 
 /// A factor the grid varies, one at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,25 +195,52 @@ const fn cell(level: Level, seeds: usize, msra_check: bool) -> Cell {
     }
 }
 
+/// What a run of the grid is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arm {
+    /// Xavier-30, whose stall is measured.
+    Stall,
+    /// MSRA-30, checking that a level does not stop the net from learning at all.
+    MsraCheck,
+}
+
+impl Arm {
+    /// The initializer the arm trains.
+    pub fn init(self) -> &'static str {
+        match self {
+            Arm::Stall => "xavier",
+            Arm::MsraCheck => "msra",
+        }
+    }
+}
+
 /// One run of the stall grid, with the cell it belongs to.
 #[derive(Clone, Debug)]
 pub struct StallRun {
-    /// The level that differs from the baseline.
-    pub level: Level,
+    /// The level that differs from the baseline (`None`: the baseline cell).
+    pub level: Option<Level>,
+    /// Xavier's stall or an MSRA check.
+    pub arm: Arm,
     /// The run.
     pub run: RunSpec,
 }
 
 /// A run at `level`: Xavier stopped [`AFTER_CHANCE`] epochs after it left chance or at
 /// [`STALL_EPOCHS`], or an MSRA check of [`MSRA_EPOCHS`].
-fn stall_run(level: Level, init: &str, seed: u64, short: Shortened) -> Result<StallRun> {
-    let msra = init == "msra";
-    let epochs = if msra { MSRA_EPOCHS } else { STALL_EPOCHS };
-    let mut g = baseline(STALL_DEPTH, &[init], seed, epochs, short);
-    g.stop_after_chance = (!msra).then_some(AFTER_CHANCE * short.epoch_scale);
+fn stall_run(level: Level, arm: Arm, seed: u64, short: Shortened) -> Result<StallRun> {
+    let epochs = match arm {
+        Arm::Stall => STALL_EPOCHS,
+        Arm::MsraCheck => MSRA_EPOCHS,
+    };
+    let mut g = baseline(STALL_DEPTH, &[arm.init()], seed, epochs, short);
+    g.stop_after_chance = (arm == Arm::Stall).then_some(AFTER_CHANCE * short.epoch_scale);
     level.apply(&mut g);
     let run = expand(&g)?.remove(0);
-    Ok(StallRun { level, run })
+    Ok(StallRun {
+        level: Some(level),
+        arm,
+        run,
+    })
 }
 
 /// The grid's runs over `seeds`: first every cell's Xavier run on the first seed, then
@@ -219,17 +252,35 @@ pub fn stall(seeds: &[u64], short: Shortened) -> Result<Vec<StallRun>> {
     let mut runs = vec![];
     for (k, &seed) in seeds.iter().enumerate() {
         for c in STALL_CELLS.iter().filter(|c| !wide(c) && k < c.seeds) {
-            runs.push(stall_run(c.level, "xavier", seed, short)?);
+            runs.push(stall_run(c.level, Arm::Stall, seed, short)?);
         }
         if k == 0 {
             for c in STALL_CELLS.iter().filter(|c| c.msra_check) {
-                runs.push(stall_run(c.level, "msra", seed, short)?);
+                runs.push(stall_run(c.level, Arm::MsraCheck, seed, short)?);
             }
         }
     }
     for (k, &seed) in seeds.iter().enumerate() {
         for c in STALL_CELLS.iter().filter(|c| wide(c) && k < c.seeds) {
-            runs.push(stall_run(c.level, "xavier", seed, short)?);
+            runs.push(stall_run(c.level, Arm::Stall, seed, short)?);
+        }
+    }
+    Ok(runs)
+}
+
+/// The baseline cell: the reproduction's 30-layer runs of `seeds` (as `reproduce` names
+/// them, so they are found in its folder), both arms.
+pub fn baseline_cell(seeds: &[u64], short: Shortened) -> Result<Vec<StallRun>> {
+    let mut runs = vec![];
+    for &seed in seeds {
+        for arm in [Arm::Stall, Arm::MsraCheck] {
+            let g = baseline(STALL_DEPTH, &[arm.init()], seed, REPRODUCTION_EPOCHS, short);
+            let run = expand(&g)?.remove(0);
+            runs.push(StallRun {
+                level: None,
+                arm,
+                run,
+            });
         }
     }
     Ok(runs)
@@ -283,25 +334,36 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), runs.len(), "names tell the cells apart");
         for r in &runs {
-            assert!(r.level.short().chars().count() <= 12, "{}", r.level.short());
-            assert_ne!(r.level, r.level.factor().baseline(), "{}", r.run.name);
-            assert_eq!(level_of(&r.run, r.level.factor()), Some(r.level));
-            for other in Factor::ALL.iter().filter(|f| **f != r.level.factor()) {
+            let level = r.level.unwrap();
+            assert!(level.short().chars().count() <= 12, "{}", level.short());
+            assert_ne!(level, level.factor().baseline(), "{}", r.run.name);
+            assert_eq!(level_of(&r.run, level.factor()), Some(level));
+            for other in Factor::ALL.iter().filter(|f| **f != level.factor()) {
                 assert_eq!(level_of(&r.run, *other), None, "{}", r.run.name);
             }
-            let xavier = r.run.init == "xavier";
-            assert_eq!(r.run.stop_after_chance.is_some(), xavier);
-            assert_eq!(
-                r.run.epochs,
-                if xavier { STALL_EPOCHS } else { MSRA_EPOCHS }
-            );
+            assert_eq!(r.run.init, r.arm.init());
+            let stall = r.arm == Arm::Stall;
+            assert_eq!(r.run.stop_after_chance.is_some(), stall);
+            assert_eq!(r.run.epochs, if stall { STALL_EPOCHS } else { MSRA_EPOCHS });
         }
-        assert_eq!(runs.last().unwrap().level, Level::Widths([32, 64, 128]));
+        assert_eq!(
+            runs.last().unwrap().level,
+            Some(Level::Widths([32, 64, 128]))
+        );
     }
 
     #[test]
     fn the_reproductions_runs_are_every_factors_baseline() {
         let repro = super::super::reproduction(&[0], FULL).unwrap();
+        let cell = baseline_cell(&[0], FULL).unwrap();
+        for b in &cell {
+            let same = repro.iter().find(|r| r.name == b.run.name);
+            assert_eq!(
+                same,
+                Some(&b.run),
+                "the baseline cell is the reproduction's run"
+            );
+        }
         let d30 = repro.iter().find(|r| r.depth == 30).unwrap();
         for f in Factor::ALL {
             assert_eq!(level_of(d30, f), Some(f.baseline()));
