@@ -199,7 +199,41 @@ fn growth_markdown(t: &Table) -> String {
             );
         }
     }
+    let phases: Vec<String> = t.growth.iter().filter_map(two_phases).collect();
+    if !phases.is_empty() {
+        s += "\nThe two phases, split at the window of slowest growth:\n\n";
+        for line in phases {
+            s += &format!("- {line}\n");
+        }
+    }
     s
+}
+
+/// One run's growth in two phases, split at its window of slowest growth: how much the
+/// ratio fell before it, and how the norm, the rate and their ratio went from it to the
+/// exit. `None` without a window on each side.
+fn two_phases(g: &Growth) -> Option<String> {
+    let w = &g.windows;
+    let ratio = |w: &GrowthWindow| w.doublings / w.norm;
+    let m = (0..w.len()).min_by(|&a, &b| w[a].doublings.total_cmp(&w[b].doublings))?;
+    if m == 0 || m + 1 >= w.len() || w[m].doublings <= 0.0 {
+        return None;
+    }
+    let last = &w[w.len() - 1];
+    let after = &w[m..];
+    let lo = after.iter().map(ratio).fold(f64::INFINITY, f64::min);
+    let hi = after.iter().map(ratio).fold(f64::NEG_INFINITY, f64::max);
+    Some(format!(
+        "`{}`: before iterations {}-{} the ratio fell {:.0}-fold; from there to the exit the norm grew {:.1}-fold and its rate {:.1}-fold, the ratio staying within {:.0}-{:.0}",
+        g.run,
+        w[m].first,
+        w[m].last,
+        ratio(&w[0]) / ratio(&w[m]),
+        last.norm / w[m].norm,
+        last.doublings / w[m].doublings,
+        lo,
+        hi
+    ))
 }
 
 /// The x positions of the figure: the baseline, then each level of each factor, in the
