@@ -352,6 +352,43 @@ mod tests {
         );
     }
 
+    /// README's arithmetic for the paper's head ("When does the stall end?"), from the
+    /// drawn weights of the two heads: the net's gain falls about 1,600-fold (the product
+    /// of the fc layers' weight norms), `Σ 1/‖W‖²` rises about 360-fold, and the last
+    /// layer's `‖W‖²` is about 0.0025.
+    #[test]
+    fn the_paper_head_lowers_the_gain_and_raises_the_sum_as_readme_says() {
+        let norms = |head| {
+            let mut g = baseline(STALL_DEPTH, &["xavier"], 0, 1.0, FULL);
+            Level::Head(head).apply(&mut g);
+            let net = expand(&g).unwrap().remove(0).build_net().unwrap();
+            let sq: Vec<f64> = net
+                .weights()
+                .iter()
+                .map(|w| w.value.iter().map(|&v| (v as f64).powi(2)).sum())
+                .collect();
+            sq
+        };
+        let (ours, paper) = (norms(Head::Compared), norms(Head::Paper));
+        let fc = ours.len() - 3;
+        let gain: f64 = (fc..ours.len())
+            .map(|l| (ours[l] / paper[l]).sqrt())
+            .product();
+        let sum = |sq: &[f64]| sq.iter().map(|n| 1.0 / n).sum::<f64>();
+        let near = |v: f64, quoted: f64| (v / quoted - 1.0).abs() < 0.05;
+        assert!(near(gain, 1600.0), "gain falls {gain:.0}-fold");
+        assert!(
+            near(sum(&paper) / sum(&ours), 360.0),
+            "{}",
+            sum(&paper) / sum(&ours)
+        );
+        assert!(
+            near(paper[ours.len() - 1], 0.0025),
+            "{}",
+            paper[ours.len() - 1]
+        );
+    }
+
     #[test]
     fn the_reproductions_runs_are_every_factors_baseline() {
         let repro = super::super::reproduction(&[0], FULL).unwrap();
