@@ -307,14 +307,13 @@ pub fn draw_depth(out: &Path, depth: usize, runs: &[RunData]) -> Result<Vec<Path
         panels: vec![gradients(depth, &groups)],
         footnote: note,
     };
-    let mut paths = vec![];
-    for ext in ["png", "svg"] {
-        let p = out.join(format!("depth-{depth}.{ext}"));
-        figure::draw(&p, &curves, (1950, 640))?;
-        let g = out.join(format!("depth-{depth}-gradients.{ext}"));
-        figure::draw(&g, &grads, (1100, 640))?;
-        paths.extend([p, g]);
-    }
+    let mut paths = figure::draw_png_svg(out, &format!("depth-{depth}"), &curves, (1950, 640))?;
+    paths.extend(figure::draw_png_svg(
+        out,
+        &format!("depth-{depth}-gradients"),
+        &grads,
+        (1100, 640),
+    )?);
     Ok(paths)
 }
 

@@ -4,7 +4,7 @@ use anyhow::{anyhow, Result};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
@@ -125,6 +125,23 @@ pub fn draw(path: &Path, figure: &Figure, size: (u32, u32)) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(|e| anyhow!("drawing {}: {e}", path.display()))
+}
+
+/// Draws the figure as `<stem>.png` and `<stem>.svg` under `out` (each as [`draw`]
+/// does) and returns both paths.
+pub fn draw_png_svg(
+    out: &Path,
+    stem: &str,
+    figure: &Figure,
+    size: (u32, u32),
+) -> Result<Vec<PathBuf>> {
+    let mut paths = vec![];
+    for ext in ["png", "svg"] {
+        let p = out.join(format!("{stem}.{ext}"));
+        draw(&p, figure, size)?;
+        paths.push(p);
+    }
+    Ok(paths)
 }
 
 /// One legend entry: text, colour and how it is drawn (`None`: a reference line).

@@ -329,13 +329,7 @@ pub fn draw(out: &Path, t: &Table) -> Result<Vec<PathBuf>> {
             "Fashion-MNIST · 30 layers · xavier · spec: lr 0.001, batch 128, momentum 0.9, weight decay 5e-4 · seeds {seeds} · stopped 0.5 epochs after leaving chance, or at 10"
         ),
     };
-    let mut paths = vec![];
-    for ext in ["png", "svg"] {
-        let p = out.join(format!("stall.{ext}"));
-        figure::draw(&p, &fig, (2000, 720))?;
-        paths.push(p);
-    }
-    Ok(paths)
+    figure::draw_png_svg(out, "stall", &fig, (2000, 720))
 }
 
 /// Draws `stall-growth.png` and `.svg` under `out`: each Xavier run's growth while at
@@ -387,13 +381,7 @@ pub fn draw_growth(out: &Path, t: &Table) -> Result<Vec<PathBuf>> {
             "Fashion-MNIST · 30 layers · xavier · {WINDOW}-iteration windows, each run to the one it left chance in"
         ),
     };
-    let mut paths = vec![];
-    for ext in ["png", "svg"] {
-        let p = out.join(format!("stall-growth.{ext}"));
-        figure::draw(&p, &fig, (1700, 680))?;
-        paths.push(p);
-    }
-    Ok(paths)
+    figure::draw_png_svg(out, "stall-growth", &fig, (1700, 680))
 }
 
 /// Writes `STALL.md` and `stall.json` under `out`.

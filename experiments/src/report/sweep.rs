@@ -142,13 +142,12 @@ pub fn draw_sweep(out: &Path, runs: &[RunData]) -> Result<Option<Vec<PathBuf>>> 
             complete.len()
         ),
     };
-    let mut paths = vec![];
-    for ext in ["png", "svg"] {
-        let p = out.join(format!("depth-sweep.{ext}"));
-        figure::draw(&p, &fig, (1500, 640))?;
-        paths.push(p);
-    }
-    Ok(Some(paths))
+    Ok(Some(figure::draw_png_svg(
+        out,
+        "depth-sweep",
+        &fig,
+        (1500, 640),
+    )?))
 }
 
 /// Draws `depth-view.png` under `dir`: for each initializer, the last conv layer's output
