@@ -67,6 +67,34 @@ impl ProtocolFlags {
         Task::select(self.task, runs, "protocol", "--plan")
     }
 
+    /// What a protocol does before its report: loads the data; unless `--report`, prints
+    /// the plan (`what` names it; not for a `--task`) and, unless `--plan`, trains `runs`
+    /// into `out` (the task's one alone with `--task`). The data when the report should
+    /// follow; `None` after `--plan` or a `--task`, whose report waits for the others.
+    pub fn train(
+        &self,
+        what: &str,
+        out: &std::path::Path,
+        runs: Vec<RunSpec>,
+    ) -> anyhow::Result<Option<Dataset>> {
+        let data = self.load_data(&runs)?;
+        if self.report {
+            return Ok(Some(data));
+        }
+        if self.task.is_none() {
+            crate::run::estimate::print_plan(what, out, &runs, &data)?;
+        }
+        if self.plan {
+            return Ok(None);
+        }
+        session::train(&self.select(runs)?, &data, &self.options(out))?;
+        if self.task.is_some() {
+            eprintln!("--task: no report until every task is done (then `{what} --report`)");
+            return Ok(None);
+        }
+        Ok(Some(data))
+    }
+
     /// The data of `runs`, checked against them (the test split cut by `--test-size`).
     pub fn load_data(&self, runs: &[RunSpec]) -> anyhow::Result<Dataset> {
         session::load_data_cut(runs, &self.data, self.test_size)

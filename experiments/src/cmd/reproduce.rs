@@ -4,30 +4,15 @@
 use crate::cli::ReproduceArgs;
 use crate::data::Dataset;
 use crate::report::{claims, depth, runs::load_runs};
-use crate::run::estimate;
-use crate::session;
 use anyhow::Result;
 
 /// Prints the plan, trains what is left of it, then draws the figures and writes the
 /// claims report.
 pub fn run(args: ReproduceArgs) -> Result<()> {
-    let runs = args.runs()?;
-    let data = args.grid.load_data(&runs)?;
-    if !args.grid.report {
-        if args.grid.task.is_none() {
-            estimate::print_plan("reproduce", &args.out, &runs, &data)?;
-        }
-        if args.grid.plan {
-            return Ok(());
-        }
-        let mine = args.grid.select(runs.clone())?;
-        session::train(&mine, &data, &args.grid.options(&args.out))?;
-        if args.grid.task.is_some() {
-            eprintln!("--task: no report until every task is done (then `reproduce --report`)");
-            return Ok(());
-        }
+    match args.grid.train("reproduce", &args.out, args.runs()?)? {
+        Some(data) => report(&args, &data),
+        None => Ok(()),
     }
-    report(&args, &data)
 }
 
 /// The figures of both depths and `CLAIMS.md`/`claims.json`, from the runs in `--out`.

@@ -3,30 +3,16 @@
 
 use crate::cli::StallArgs;
 use crate::report::{runs::load_runs, stall};
-use crate::run::estimate;
-use crate::session;
 use anyhow::{Context, Result};
 
 /// Prints the plan, trains what is left of it, then writes the table and the figure.
 pub fn run(args: StallArgs) -> Result<()> {
     let plan = args.runs()?;
-    let runs: Vec<_> = plan.iter().map(|s| s.run.clone()).collect();
-    let data = args.grid.load_data(&runs)?;
-    if !args.grid.report {
-        if args.grid.task.is_none() {
-            estimate::print_plan("stall", &args.out, &runs, &data)?;
-        }
-        if args.grid.plan {
-            return Ok(());
-        }
-        let mine = args.grid.select(runs.clone())?;
-        session::train(&mine, &data, &args.grid.options(&args.out))?;
-        if args.grid.task.is_some() {
-            eprintln!("--task: no report until every task is done (then `stall --report`)");
-            return Ok(());
-        }
+    let runs = plan.iter().map(|s| s.run.clone()).collect();
+    match args.grid.train("stall", &args.out, runs)? {
+        Some(_) => report(&args, &plan),
+        None => Ok(()),
     }
-    report(&args, &plan)
 }
 
 /// The table and figure from the runs in `--out` and the baseline in `--baseline`.
