@@ -128,39 +128,7 @@ pub fn train(runs: &[RunSpec], data: &Dataset, opts: &Options) -> Result<()> {
             .into());
         }
         let dir = runs_dir.join(&r.name);
-        let trainer = match plan {
-            Plan::Skip => {
-                eprintln!("{}: already complete, skipped", r.name);
-                continue;
-            }
-            Plan::Resume(ck) => {
-                eprintln!("{}: resuming at iteration {}", r.name, ck.iteration);
-                record_segment(&dir, ck.iteration)?;
-                Trainer::resume(r, data, &dir, &files, opts.checkpoint_every, *ck)?
-            }
-            Plan::Fresh => {
-                grid::start_folder(&dir, &config(r, data, &files, out))?;
-                Trainer::start(r, data, &dir, &files, opts.checkpoint_every)?
-            }
-        };
-        // The bar is cleared (dropped) before anything else is printed.
-        let outcome = trainer.run(&mut Bar::new(r))?;
-        match outcome {
-            Outcome::Stopped { iteration } => {
-                let run = r.name.clone();
-                let signal = SIGNAL.load(Ordering::SeqCst);
-                return Err(Interrupted {
-                    run,
-                    iteration: Some(iteration),
-                    signal,
-                }
-                .into());
-            }
-            Outcome::Finished(summary) => {
-                records::write_json(&dir.join("summary.json"), &summary)?;
-                print_summary(&summary);
-            }
-        }
+        train_one(r, plan, data, (&files, &dir, out), opts.checkpoint_every)?;
     }
     // Another process may be writing into the same folder: a figure that cannot be drawn
     // now is a warning, not a failure of the runs trained here.
@@ -174,6 +142,46 @@ pub fn train(runs: &[RunSpec], data: &Dataset, opts: &Options) -> Result<()> {
         refused.join(", ")
     );
     Ok(())
+}
+
+/// Trains one run of the grid from its plan (skip, resume or start) in `dir`, and writes
+/// its summary; a signal ends it with a checkpoint and an [`Interrupted`] error.
+fn train_one(
+    r: &RunSpec,
+    plan: Plan,
+    data: &Dataset,
+    (files, dir, out): (&[FileSum], &Path, &Path),
+    checkpoint_every: usize,
+) -> Result<()> {
+    let trainer = match plan {
+        Plan::Skip => {
+            eprintln!("{}: already complete, skipped", r.name);
+            return Ok(());
+        }
+        Plan::Resume(ck) => {
+            eprintln!("{}: resuming at iteration {}", r.name, ck.iteration);
+            record_segment(dir, ck.iteration)?;
+            Trainer::resume(r, data, dir, files, checkpoint_every, *ck)?
+        }
+        Plan::Fresh => {
+            grid::start_folder(dir, &config(r, data, files, out))?;
+            Trainer::start(r, data, dir, files, checkpoint_every)?
+        }
+    };
+    // The bar is cleared (dropped) before anything else is printed.
+    match trainer.run(&mut Bar::new(r))? {
+        Outcome::Stopped { iteration } => Err(Interrupted {
+            run: r.name.clone(),
+            iteration: Some(iteration),
+            signal: SIGNAL.load(Ordering::SeqCst),
+        }
+        .into()),
+        Outcome::Finished(summary) => {
+            records::write_json(&dir.join("summary.json"), &summary)?;
+            print_summary(&summary);
+            Ok(())
+        }
+    }
 }
 
 /// A run's plan and the lock that owns it while it trains; `None` for a run another

@@ -328,9 +328,9 @@ pub fn validate_net(net: &NetGrid) -> Result<(Vec<usize>, Vec<String>, [usize; 3
     Ok((net.depth.clone(), inits, widths))
 }
 
-/// Expands the grid (depth × init × lr × seed) into validated run specs.
-pub fn expand(args: &Grid) -> Result<Vec<RunSpec>> {
-    let (depths, inits, widths) = validate_net(&args.net)?;
+/// Checks the grid's training flags (learning rates, epochs, batch, momentum, weight
+/// decay, evaluation cadence, early stop), each with a one-line error naming the flag.
+fn validate_training(args: &Grid) -> Result<()> {
     let finite_pos = |x: f64| x.is_finite() && x > 0.0;
     for &lr in &args.lr {
         ensure!(
@@ -366,6 +366,13 @@ pub fn expand(args: &Grid) -> Result<Vec<RunSpec>> {
             "--stop-after-chance: must be a number of epochs >= 0, got {e}"
         );
     }
+    Ok(())
+}
+
+/// Expands the grid (depth × init × lr × seed) into validated run specs.
+pub fn expand(args: &Grid) -> Result<Vec<RunSpec>> {
+    let (depths, inits, widths) = validate_net(&args.net)?;
+    validate_training(args)?;
     let activation = args.net.activation;
     let mut runs = vec![];
     for &depth in &depths {

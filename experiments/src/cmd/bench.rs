@@ -137,37 +137,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         momentum: 0.9,
         weight_decay: 5e-4,
     });
-    let [c, h, w] = cfg.input;
-    let x = Tensor::from_shape_simple_fn(vec![args.batch_size, c, h, w], || {
-        rng.random_range(-1.0f32..1.0)
-    });
-    let labels: Vec<usize> = (0..args.batch_size)
-        .map(|_| rng.random_range(0..10))
-        .collect();
-    for _ in 0..args.warmup {
-        step(&mut net, &mut sgd, &x, &labels, None);
-    }
-    let mut times = vec![];
-    for _ in 0..args.steps {
-        let t0 = Instant::now();
-        step(&mut net, &mut sgd, &x, &labels, None);
-        times.push(t0.elapsed().as_secs_f64());
-    }
-    let mut infer = vec![];
-    for _ in 0..args.steps {
-        let t0 = Instant::now();
-        let mut tape = Tape::with_mode(Mode::Eval);
-        let xin = tape.constant(x.clone());
-        net.forward(&mut tape, xin);
-        infer.push(t0.elapsed().as_secs_f64());
-    }
-    let mut profile = Profile::default();
-    if args.profile {
-        for _ in 0..args.steps {
-            step(&mut net, &mut sgd, &x, &labels, Some(&mut profile));
-        }
-    }
-    let (t, ti) = (median(&times), median(&infer));
+    let (t, ti, profile) = measure(&args, &mut net, &mut sgd, cfg.input, &mut rng);
     let flops = forward_flops(&net)?;
     let total = profile.total().max(1e-12);
     let result = BenchResult {
@@ -192,4 +162,46 @@ pub fn run(args: BenchArgs) -> Result<()> {
             .collect(),
     };
     print(&result, args.json)
+}
+
+/// Times `args.steps` training steps and forward passes of `net` on one batch of
+/// uniform inputs and random labels drawn from `rng`, after `args.warmup` untimed steps:
+/// the median step and forward seconds, and (with `--profile`) where a step's time goes.
+fn measure(
+    args: &BenchArgs,
+    net: &mut Sequential,
+    sgd: &mut Sgd,
+    [c, h, w]: [usize; 3],
+    rng: &mut ChaCha8Rng,
+) -> (f64, f64, Profile) {
+    let x = Tensor::from_shape_simple_fn(vec![args.batch_size, c, h, w], || {
+        rng.random_range(-1.0f32..1.0)
+    });
+    let labels: Vec<usize> = (0..args.batch_size)
+        .map(|_| rng.random_range(0..10))
+        .collect();
+    for _ in 0..args.warmup {
+        step(net, sgd, &x, &labels, None);
+    }
+    let mut times = vec![];
+    for _ in 0..args.steps {
+        let t0 = Instant::now();
+        step(net, sgd, &x, &labels, None);
+        times.push(t0.elapsed().as_secs_f64());
+    }
+    let mut infer = vec![];
+    for _ in 0..args.steps {
+        let t0 = Instant::now();
+        let mut tape = Tape::with_mode(Mode::Eval);
+        let xin = tape.constant(x.clone());
+        net.forward(&mut tape, xin);
+        infer.push(t0.elapsed().as_secs_f64());
+    }
+    let mut profile = Profile::default();
+    if args.profile {
+        for _ in 0..args.steps {
+            step(net, sgd, &x, &labels, Some(&mut profile));
+        }
+    }
+    (median(&times), median(&infer), profile)
 }

@@ -325,6 +325,8 @@ fn draw_under<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Draws one panel into `area`: its axes and tick labels, then what lies under the
+/// curves (bands, faint raw values) and over them.
 fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Result<()> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
     let ((x0, x1), (y0, y1)) = ranges(panel);
@@ -360,6 +362,17 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
         .draw()
         .map_err(err)?;
     draw_under(&mut chart, panel)?;
+    draw_over(&mut chart, panel, (x0, x1))
+}
+
+/// What is drawn over a panel's bands: its curves (solid, dashed, markers, open
+/// circles), then its reference lines across `x0..x1`, dashed.
+fn draw_over<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    panel: &Panel,
+    (x0, x1): (f64, f64),
+) -> Result<()> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
     for s in panel.series.iter().filter(|s| s.stroke != Stroke::Faint) {
         let data: Vec<(f64, f64)> = s
             .points

@@ -89,6 +89,41 @@ pub fn draw_sweep(out: &Path, runs: &[RunData]) -> Result<Option<Vec<PathBuf>>> 
     if depths.len() < MIN_DEPTHS {
         return Ok(None);
     }
+    let panels = sweep_panels(&complete);
+    let seeds: Vec<String> = {
+        let mut s: Vec<String> = complete
+            .iter()
+            .map(|r| r.config.run.seed.to_string())
+            .collect();
+        s.sort();
+        s.dedup();
+        s
+    };
+    let fig = Figure {
+        panels,
+        footnote: format!(
+            "Fashion-MNIST · depths {} · seeds {} · {} complete runs",
+            depths
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            seeds.join(", "),
+            complete.len()
+        ),
+    };
+    Ok(Some(figure::draw_png_svg(
+        out,
+        "depth-sweep",
+        &fig,
+        (1500, 640),
+    )?))
+}
+
+/// The sweep's two panels over `complete` runs: the final full-test error against depth,
+/// and the epoch each run left chance (its length where it never did), one line per
+/// initializer with its band over seeds.
+fn sweep_panels(complete: &[&RunData]) -> Vec<Panel> {
     let key = |r: &RunData| r.config.run.init.clone();
     let errors = collect(
         complete
@@ -120,34 +155,7 @@ pub fn draw_sweep(out: &Path, runs: &[RunData]) -> Result<Option<Vec<PathBuf>>> 
         bands,
         ..Default::default()
     };
-    let seeds: Vec<String> = {
-        let mut s: Vec<String> = complete
-            .iter()
-            .map(|r| r.config.run.seed.to_string())
-            .collect();
-        s.sort();
-        s.dedup();
-        s
-    };
-    let fig = Figure {
-        panels: vec![error, when],
-        footnote: format!(
-            "Fashion-MNIST · depths {} · seeds {} · {} complete runs",
-            depths
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            seeds.join(", "),
-            complete.len()
-        ),
-    };
-    Ok(Some(figure::draw_png_svg(
-        out,
-        "depth-sweep",
-        &fig,
-        (1500, 640),
-    )?))
+    vec![error, when]
 }
 
 /// Draws `depth-view.png` under `dir`: for each initializer, the last conv layer's output

@@ -116,6 +116,15 @@ pub fn measure(
             bwd_product: 0.0,
         });
     }
+    fill_products(&mut rows, &gains);
+    Ok(rows)
+}
+
+/// Fills each layer's product prediction: the forward std carried from the first layer's
+/// measured one through `gain·n_l·Var[w_l]` per layer (eq. 9), the backward std carried
+/// from the last layer's down the net through `gain·n̂_l·Var[w_l]` (eq. 13); `gains[l]` is
+/// ½ for ReLU, `(1 + a²)/2` for PReLU (eq. 15).
+fn fill_products(rows: &mut [LayerStats], gains: &[f64]) {
     let n = rows.len();
     rows[0].fwd_product = rows[0].fwd_std;
     for l in 1..n {
@@ -127,7 +136,6 @@ pub fn measure(
         rows[l].bwd_product =
             rows[l + 1].bwd_product * (gains[l] * rows[l].fan_out as f64 * rows[l].var_w).sqrt();
     }
-    Ok(rows)
 }
 
 /// The last conv layer's output std over the first's: how much of the signal survives

@@ -228,6 +228,46 @@ fn check_permutation(order: &[u32]) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// A checkpoint's metadata, read field by field with a typed error naming the field.
+struct Fields<'a>(&'a HashMap<String, String>);
+
+impl Fields<'_> {
+    /// The field `k`'s text.
+    fn get(&self, k: &str) -> Result<&str, Invalid> {
+        self.0
+            .get(k)
+            .map(String::as_str)
+            .ok_or_else(|| Invalid(format!("missing `{k}`")))
+    }
+
+    /// The field `k` as a non-negative integer.
+    fn number(&self, k: &str) -> Result<u128, Invalid> {
+        self.get(k)?
+            .parse()
+            .map_err(|_| Invalid(format!("`{k}` is not a number")))
+    }
+
+    /// The field `k` as JSON of type `T`.
+    fn json<T: serde::de::DeserializeOwned>(&self, k: &str) -> Result<T, Invalid> {
+        serde_json::from_str(self.get(k)?).map_err(|e| Invalid(format!("`{k}`: {e}")))
+    }
+
+    /// Checks the format name and version: a version-1 file (whose checksum did not
+    /// cover its settings) is refused with what to do.
+    fn check_format(&self) -> Result<(), Invalid> {
+        if self.get("format")? != FORMAT {
+            return Err(Invalid(format!("format is `{}`", self.get("format")?)));
+        }
+        match self.get("version")? {
+            VERSION => Ok(()),
+            "1" => Err(Invalid(
+                "version 1, from an older delve, whose checksum does not cover its settings: start the run over with --overwrite".into(),
+            )),
+            v => Err(Invalid(format!("unsupported version `{v}`"))),
+        }
+    }
+}
+
 /// The checkpoint format's version: 2 has its checksum cover the metadata too.
 const VERSION: &str = "2";
 
@@ -298,47 +338,22 @@ impl Checkpoint {
             .metadata()
             .as_ref()
             .ok_or_else(|| bad("no metadata".into()))?;
-        let field = |k: &str| {
-            meta.get(k)
-                .map(String::as_str)
-                .ok_or_else(|| bad(format!("missing `{k}`")))
-        };
-        let number = |k: &str| -> Result<u128, Invalid> {
-            field(k)?
-                .parse()
-                .map_err(|_| bad(format!("`{k}` is not a number")))
-        };
-        if field("format")? != FORMAT {
-            return Err(bad(format!("format is `{}`", field("format")?)));
-        }
-        match field("version")? {
-            VERSION => {}
-            "1" => {
-                return Err(bad(
-                    "version 1, from an older delve, whose checksum does not cover its settings: start the run over with --overwrite".into(),
-                ))
-            }
-            v => return Err(bad(format!("unsupported version `{v}`"))),
-        }
-        let parse_json = |k: &str| -> Result<serde_json::Value, Invalid> {
-            serde_json::from_str(field(k)?).map_err(|e| bad(format!("`{k}`: {e}")))
-        };
-        let names: Vec<String> = serde_json::from_value(parse_json("params")?)
-            .map_err(|e| bad(format!("`params`: {e}")))?;
-        let run: RunSpec =
-            serde_json::from_value(parse_json("run")?).map_err(|e| bad(format!("`run`: {e}")))?;
-        let data: Vec<FileSum> =
-            serde_json::from_value(parse_json("data")?).map_err(|e| bad(format!("`data`: {e}")))?;
-        let train_time_s: f64 = field("train_time_s")?
+        let fields = Fields(meta);
+        fields.check_format()?;
+        let names: Vec<String> = fields.json("params")?;
+        let run: RunSpec = fields.json("run")?;
+        let data: Vec<FileSum> = fields.json("data")?;
+        let train_time_s: f64 = fields
+            .get("train_time_s")?
             .parse()
             .map_err(|_| bad("`train_time_s` is not a number".into()))?;
-        let iteration = usize::try_from(number("iteration")?)
+        let iteration = usize::try_from(fields.number("iteration")?)
             .map_err(|_| bad("`iteration` is too large".into()))?;
-        let shuffle_word_pos = number("shuffle_word_pos")?;
+        let shuffle_word_pos = fields.number("shuffle_word_pos")?;
 
         let all = st.tensors();
         let expected = digest(all.iter().map(|(n, v)| (n.as_str(), v.data())), meta);
-        if field("sha256")? != expected {
+        if fields.get("sha256")? != expected {
             return Err(bad(
                 "checksum mismatch: its tensors or settings are damaged".into(),
             ));
