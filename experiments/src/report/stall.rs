@@ -90,7 +90,12 @@ pub fn table(planned: &[StallRun], runs: &[&RunData]) -> Table {
             windows: metrics::growth_windows(&d.train, WINDOW),
         })
         .collect();
-    let made_by = made_by(runs.iter().copied());
+    // Provenance of the runs in the table only: the baseline folder holds other runs.
+    let made_by = made_by(
+        runs.iter()
+            .copied()
+            .filter(|r| planned.iter().any(|p| p.run.name == r.config.run.name)),
+    );
     Table {
         rows,
         growth,
