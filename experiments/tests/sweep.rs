@@ -91,14 +91,30 @@ fn a_grid_of_three_depths_draws_the_depth_sweep() {
         out,
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for f in ["depth-sweep.png", "depth-sweep.svg"] {
+    for f in ["depth-sweep.png", "depth-sweep.svg", "depth-sweep.md"] {
         assert!(tmp.path().join(f).exists(), "{f} missing");
     }
+    // The table: one row per depth, one column per initializer, a number in every cell.
+    let table = std::fs::read_to_string(tmp.path().join("depth-sweep.md")).unwrap();
+    assert!(
+        table.contains("| weight layers | xavier | msra |"),
+        "{table}"
+    );
+    for d in [4, 5, 6] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| {d} |")))
+            .unwrap_or_else(|| panic!("no row for depth {d}: {table}"));
+        assert_eq!(row.matches(", left chance ").count(), 2, "{row}");
+    }
     std::fs::remove_file(tmp.path().join("depth-sweep.png")).unwrap();
+    std::fs::remove_file(tmp.path().join("depth-sweep.md")).unwrap();
     let o = run(&["plot", out]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
         tmp.path().join("depth-sweep.png").exists(),
         "plot redraws it"
     );
+    let again = std::fs::read_to_string(tmp.path().join("depth-sweep.md")).unwrap();
+    assert_eq!(again, table, "plot rewrites the same table");
 }
