@@ -127,8 +127,7 @@ pub fn train(runs: &[RunSpec], data: &Dataset, opts: &Options) -> Result<()> {
             }
             .into());
         }
-        let dir = runs_dir.join(&r.name);
-        train_one(r, plan, data, (&files, &dir, out), opts.checkpoint_every)?;
+        train_one(r, plan, data, &files, opts)?;
     }
     // Another process may be writing into the same folder: a figure that cannot be drawn
     // now is a warning, not a failure of the runs trained here.
@@ -144,15 +143,18 @@ pub fn train(runs: &[RunSpec], data: &Dataset, opts: &Options) -> Result<()> {
     Ok(())
 }
 
-/// Trains one run of the grid from its plan (skip, resume or start) in `dir`, and writes
-/// its summary; a signal ends it with a checkpoint and an [`Interrupted`] error.
+/// Trains one run of the grid from its plan (skip, resume or start) in its folder under
+/// `opts.out`, and writes its summary; a signal ends it with a checkpoint and an
+/// [`Interrupted`] error.
 fn train_one(
     r: &RunSpec,
     plan: Plan,
     data: &Dataset,
-    (files, dir, out): (&[FileSum], &Path, &Path),
-    checkpoint_every: usize,
+    files: &[FileSum],
+    opts: &Options,
 ) -> Result<()> {
+    let (out, checkpoint_every) = (&opts.out, opts.checkpoint_every);
+    let dir = &out.join("runs").join(&r.name);
     let trainer = match plan {
         Plan::Skip => {
             eprintln!("{}: already complete, skipped", r.name);
