@@ -164,3 +164,30 @@ fn readme_variance_numbers_are_the_committed_analysis() {
         assert!(readme.contains(&q), "README lacks `{q}`");
     }
 }
+
+/// README's learning-rate sentence is the committed `results/lr` runs' numbers: per depth,
+/// the final full-test error (or `diverged`) at lr 0.01, 0.003 and 0.001.
+#[test]
+fn readme_learning_rate_errors_are_what_the_committed_lr_runs_give() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    for depth in [22, 30] {
+        let error = |suffix: &str| {
+            let path = repo().join(format!(
+                "results/lr/runs/d{depth}-msra-relu{suffix}-s0/summary.json"
+            ));
+            let s: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            match s["diverged"].as_bool().unwrap() {
+                true => "diverged".to_string(),
+                false => format!("{:.3}", s["final_full_test_error"].as_f64().unwrap()),
+            }
+        };
+        let quoted = format!(
+            "{depth} layers: {} at lr 0.01, {} at 0.003, {} at 0.001",
+            error("-lr0.01"),
+            error("-lr0.003"),
+            error("")
+        );
+        assert!(readme.contains(&quoted), "README lacks `{quoted}`");
+    }
+}
