@@ -48,8 +48,7 @@ fn readme_prelu_tables_are_what_the_committed_csvs_give() {
         ("d30-msra-prelu-s0", "msra"),
         ("d30-msra_a-auto-prelu-s0", "msra:a=auto (eq. 15)"),
     ] {
-        let text = std::fs::read_to_string(committed.join("runs").join(run).join("summary.json"));
-        let s: serde_json::Value = serde_json::from_str(&text.unwrap()).unwrap();
+        let s = common::read_json(&committed.join("runs").join(run).join("summary.json"));
         let f = |k: &str| s[k].as_f64().unwrap();
         let row = format!(
             "| {label} | {:.4} | {:.4} | {:.4} |",
@@ -172,11 +171,9 @@ fn readme_learning_rate_errors_are_what_the_committed_lr_runs_give() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     for depth in [22, 30] {
         let error = |suffix: &str| {
-            let path = repo().join(format!(
+            let s = common::read_json(&repo().join(format!(
                 "results/lr/runs/d{depth}-msra-relu{suffix}-s0/summary.json"
-            ));
-            let s: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            )));
             match s["diverged"].as_bool().unwrap() {
                 true => "diverged".to_string(),
                 false => format!("{:.3}", s["final_full_test_error"].as_f64().unwrap()),
