@@ -36,18 +36,20 @@ fn collect(points: impl Iterator<Item = (String, usize, f64)>) -> ByInit {
     by
 }
 
+/// The mean, min and max of a non-empty list (one cell's values over seeds).
+fn stat(vs: &[f64]) -> (f64, f64, f64) {
+    let mean = vs.iter().sum::<f64>() / vs.len() as f64;
+    let lo = vs.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = vs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (mean, lo, hi)
+}
+
 /// One line (the mean) and band (min-max over seeds) per initializer.
 fn lines(by: &ByInit) -> (Vec<Series>, Vec<Band>) {
     let (mut series, mut bands) = (vec![], vec![]);
     for (k, (init, depths)) in by.iter().enumerate() {
         let color = color_for(init, k);
         let label = init::by_name(init).map_or(init.clone(), |i| i.rule());
-        let stat = |vs: &Vec<f64>| {
-            let mean = vs.iter().sum::<f64>() / vs.len() as f64;
-            let lo = vs.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = vs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            (mean, lo, hi)
-        };
         let pts: Vec<(f64, (f64, f64, f64))> =
             depths.iter().map(|(d, vs)| (*d as f64, stat(vs))).collect();
         series.push(Series {
@@ -173,9 +175,7 @@ fn sweep_cell(runs: &[&RunData]) -> String {
     if errors.is_empty() {
         return "–".into();
     }
-    let mean = errors.iter().sum::<f64>() / errors.len() as f64;
-    let lo = errors.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = errors.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (mean, lo, hi) = stat(&errors);
     let range = match errors.len() {
         1 => String::new(),
         _ => format!(" [{lo:.3}-{hi:.3}]"),
