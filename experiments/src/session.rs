@@ -82,6 +82,13 @@ pub struct Options {
     pub checkpoint_every: usize,
 }
 
+impl Options {
+    /// `<out>/runs/`, the folder of every run's folder.
+    fn runs_dir(&self) -> PathBuf {
+        self.out.join("runs")
+    }
+}
+
 /// The data a grid trains on, loaded and checked against every run before any folder is
 /// touched.
 pub fn load_data(runs: &[RunSpec], data: &Option<PathBuf>) -> Result<Dataset> {
@@ -109,7 +116,7 @@ pub fn load_data_cut(
 pub fn train(runs: &[RunSpec], data: &Dataset, opts: &Options) -> Result<()> {
     let files = data_files(data);
     let out = &opts.out;
-    let runs_dir = out.join("runs");
+    let runs_dir = opts.runs_dir();
     std::fs::create_dir_all(&runs_dir)
         .with_context(|| format!("creating output folder {}", runs_dir.display()))?;
     let (plans, refused) = lock_and_plan(runs, &runs_dir, out, (&files, data), opts.existing)?;
@@ -154,7 +161,7 @@ fn train_one(
     opts: &Options,
 ) -> Result<()> {
     let (out, checkpoint_every) = (&opts.out, opts.checkpoint_every);
-    let dir = &out.join("runs").join(&r.name);
+    let dir = &opts.runs_dir().join(&r.name);
     let trainer = match plan {
         Plan::Skip => {
             eprintln!("{}: already complete, skipped", r.name);
