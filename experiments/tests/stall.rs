@@ -100,8 +100,8 @@ fn a_shortened_stall_grid_trains_every_cell_and_tables_it_beside_the_baseline() 
     let o = run(&[&["stall", "--plan"], &short[..]].concat());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let plan = String::from_utf8_lossy(&o.stderr);
-    // One seed: 8 narrow cells, 4 MSRA checks, the wide cell.
-    assert!(plan.contains("stall: 13 runs"), "{plan}");
+    // One seed: 8 narrow cells, 5 MSRA checks, the wide cell.
+    assert!(plan.contains("stall: 14 runs"), "{plan}");
     assert!(!out.join("runs").exists(), "--plan trains nothing");
 
     let o = run(&[&["stall"], &short[..]].concat());
@@ -113,7 +113,7 @@ fn a_shortened_stall_grid_trains_every_cell_and_tables_it_beside_the_baseline() 
     let rows = table["rows"].as_array().unwrap();
     assert_eq!(
         rows.len(),
-        2 + 13,
+        2 + 14,
         "the baseline's two runs, then the grid's"
     );
     assert!(rows.iter().all(|r| r["complete"] == true), "{table}");
@@ -130,16 +130,28 @@ fn a_shortened_stall_grid_trains_every_cell_and_tables_it_beside_the_baseline() 
         assert!(rows.iter().any(|r| r["factor"] == f), "{f} missing");
     }
     let md = std::fs::read_to_string(out.join("STALL.md")).unwrap();
-    // The runs' table, before the growth table.
-    let runs_part = md.split("## Growth").next().unwrap();
+    // The runs' table, before the predictions' table (a row per Xavier cell).
+    let runs_part = md.split("## Predictions").next().unwrap();
     let table = runs_part.lines().filter(|l| l.starts_with("| "));
-    assert_eq!(table.count(), 1 + 15, "header and 15 rows:\n{md}");
+    assert_eq!(table.count(), 1 + 16, "header and 16 rows:\n{md}");
+    let predictions = md.split("## Predictions").nth(1).unwrap();
+    let predictions = predictions.split("## Growth").next().unwrap();
+    let cells = predictions.lines().filter(|l| l.starts_with("| "));
+    assert_eq!(
+        cells.count(),
+        1 + 10,
+        "header, the spec's cell, 9 more:\n{md}"
+    );
+    assert!(
+        !predictions.contains("not complete"),
+        "every cell ran:\n{predictions}"
+    );
 
     // Complete runs are skipped; the report is the same when made again from the files.
     let o = run(&[&["stall", "--resume"], &short[..]].concat());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let skipped = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(skipped.matches("already complete, skipped").count(), 13);
+    assert_eq!(skipped.matches("already complete, skipped").count(), 14);
     std::fs::remove_file(out.join("STALL.md")).unwrap();
     let o = run(&[&["stall", "--report"], &short[..]].concat());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

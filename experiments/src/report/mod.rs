@@ -4,6 +4,7 @@
 pub mod claims;
 pub mod depth;
 pub mod figure;
+pub mod prediction;
 pub mod prelu;
 pub mod runs;
 pub mod stall;

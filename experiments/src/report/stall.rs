@@ -4,6 +4,7 @@
 
 use crate::report::claims::CONVERGED_ERROR;
 use crate::report::figure::{self, color_for, Figure, Panel, Series, Stroke};
+use crate::report::prediction;
 use crate::report::runs::{made_by, RunData};
 use crate::run::metrics::{self, GrowthWindow};
 use crate::spec::stall::{Arm, Level, StallRun};
@@ -55,6 +56,11 @@ pub struct Table {
     /// Each complete Xavier run's growth while at chance, in windows of [`WINDOW`]
     /// iterations.
     pub growth: Vec<Growth>,
+    /// Each Xavier cell against README's derivation, the spec's first.
+    pub predictions: Vec<prediction::Check>,
+    /// The paper-like cells: every Xavier seed at chance for its whole run, the MSRA
+    /// check at the same level converged.
+    pub paper_like: Vec<String>,
     /// The builds and CPUs that made the complete runs.
     pub made_by: Vec<String>,
 }
@@ -97,6 +103,8 @@ pub fn table(planned: &[StallRun], runs: &[&RunData]) -> Table {
             .filter(|r| planned.iter().any(|p| p.run.name == r.config.run.name)),
     );
     Table {
+        predictions: prediction::checks(&rows),
+        paper_like: prediction::paper_like(&rows),
         rows,
         growth,
         made_by,
@@ -171,6 +179,7 @@ pub fn markdown(t: &Table) -> String {
             r.run
         );
     }
+    s += &prediction::markdown(t);
     s += &growth_markdown(t);
     s += "\nMade by:\n\n";
     for m in &t.made_by {
