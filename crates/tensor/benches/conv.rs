@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the conv kernels at the spec's three stage shapes (batch 128),
-//! and of one whole conv layer's forward + backward on the tape.
+//! of one whole conv layer's forward + backward on the tape, and of max-pooling.
 //!
 //! `cargo bench -p tensor --bench conv`
 
@@ -145,5 +145,24 @@ fn microkernel(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages, paths, layer, microkernel);
+/// Max-pooling (2×2, stride 2) forward and backward at the spec's two pooled shapes.
+fn pooling(c: &mut Criterion) {
+    use tensor::kernels::pool::{max_pool2d_backward, max_pool2d_forward};
+    use tensor::PoolGeom;
+    let g2 = PoolGeom { k: 2, stride: 2 };
+    let mut g = c.benchmark_group("pool");
+    for (ch, hw) in [(16, 28), (32, 14)] {
+        let x = seeded(&[128, ch, hw, hw], 5).into_dimensionality().unwrap();
+        let (y, arg) = max_pool2d_forward(x.view(), g2);
+        g.bench_function(format!("forward{ch}x{hw}"), |bch| {
+            bch.iter(|| max_pool2d_forward(x.view(), g2))
+        });
+        g.bench_function(format!("backward{ch}x{hw}"), |bch| {
+            bch.iter(|| max_pool2d_backward(y.view(), &arg, [128, ch, hw, hw]))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, paths, layer, microkernel, pooling);
 criterion_main!(benches);
