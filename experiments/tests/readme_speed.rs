@@ -115,22 +115,35 @@ fn readme_speed_tables_are_the_committed_benchmark_files() {
     );
 }
 
-/// The `torch.mm` ceiling README quotes is the 2-thread line of the file it names.
-#[test]
-fn readme_matrix_multiply_ceiling_is_the_committed_file() {
+/// README with every run of whitespace one space (so a quote may wrap).
+fn flat_readme() -> String {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
-    let at = flat
-        .find("2048×2048 matrices ran at ")
-        .expect("README quotes the torch.mm ceiling");
-    let quoted = flat[at..].split(' ').nth(4).expect("a number");
+    readme.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The first file README names as "kept in `file`" after `at`: its name, where the name
+/// starts in `flat`, and its text.
+fn kept_in(flat: &str, at: usize) -> (&str, usize, String) {
     let file_at = flat[at..]
         .find("kept in `")
         .expect("the file it is kept in")
         + at
-        + 9;
+        + "kept in `".len();
     let file = &flat[file_at..file_at + flat[file_at..].find('`').unwrap()];
-    let text = std::fs::read_to_string(repo().join(file)).unwrap();
+    let text = std::fs::read_to_string(repo().join(file))
+        .unwrap_or_else(|e| panic!("README names {file}: {e}"));
+    (file, file_at, text)
+}
+
+/// The `torch.mm` ceiling README quotes is the 2-thread line of the file it names.
+#[test]
+fn readme_matrix_multiply_ceiling_is_the_committed_file() {
+    let flat = flat_readme();
+    let at = flat
+        .find("2048×2048 matrices ran at ")
+        .expect("README quotes the torch.mm ceiling");
+    let quoted = flat[at..].split(' ').nth(4).expect("a number");
+    let (file, _, text) = kept_in(&flat, at);
     let two: serde_json::Value = text
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -138,4 +151,38 @@ fn readme_matrix_multiply_ceiling_is_the_committed_file() {
         .expect("a 2-thread line");
     let want = format!("{:.1}", two["gflops"].as_f64().unwrap());
     assert_eq!(quoted, want, "README's torch.mm figure vs {file}");
+}
+
+/// README's "where delve's step goes" is the profile in the file it names: the shares of
+/// 1.5% or more by name, in the file's order, the others summed as "the rest".
+#[test]
+fn readme_step_profile_is_the_committed_file() {
+    let flat = flat_readme();
+    let at = flat
+        .find("Where delve's step goes")
+        .expect("README says where the step goes");
+    let (file, file_at, text) = kept_in(&flat, at);
+    let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    let shares: Vec<(&str, f64)> = v["profile"]
+        .as_array()
+        .expect("a profile")
+        .iter()
+        .map(|p| (p[0].as_str().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    let mut parts: Vec<String> = shares
+        .iter()
+        .filter(|(_, s)| *s >= 0.015)
+        .map(|(k, s)| format!("{k} {:.0}%", 100.0 * s))
+        .collect();
+    let rest: f64 = shares
+        .iter()
+        .filter(|(_, s)| *s < 0.015)
+        .map(|(_, s)| s)
+        .sum();
+    parts.push(format!("the rest {:.0}%", 100.0 * rest));
+    let want = format!("): {}.", parts.join(", "));
+    assert!(
+        flat[file_at..].starts_with(&format!("{file}`{want}")),
+        "README's step profile is not what {file} gives: expected `{want}`"
+    );
 }
