@@ -1,6 +1,7 @@
-//! The README's PReLU tables are the committed CSVs' numbers: `plot` redraws the committed
-//! runs into a fresh folder, its tables must equal the committed ones, and every row of
-//! those must appear in README.md verbatim.
+//! The README's result tables are the committed files' numbers: `plot` redraws the
+//! committed runs (PReLU, the depth sweep) into a fresh folder, its tables must equal the
+//! committed ones, and every row of those must appear in README.md verbatim; the other
+//! quoted numbers are read from the committed CSVs and summaries.
 
 mod common;
 
@@ -18,10 +19,9 @@ fn table_rows(md: &str) -> Vec<&str> {
         .collect()
 }
 
-#[test]
-fn readme_prelu_tables_are_what_the_committed_csvs_give() {
-    let committed = repo().join("results/prelu");
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+/// `plot` run on a fresh copy of `committed/runs`: the figures and tables the committed
+/// runs give today.
+fn replot(committed: &Path) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&committed.join("runs"), &tmp.path().join("runs"));
     let o = Command::new(env!("CARGO_BIN_EXE_experiments"))
@@ -30,6 +30,14 @@ fn readme_prelu_tables_are_what_the_committed_csvs_give() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    tmp
+}
+
+#[test]
+fn readme_prelu_tables_are_what_the_committed_csvs_give() {
+    let committed = repo().join("results/prelu");
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let tmp = replot(&committed);
     for table in ["compare-d14-msra-s0.md", "compare-d14-msra.md"] {
         let fresh = std::fs::read_to_string(tmp.path().join(table)).unwrap();
         let kept = std::fs::read_to_string(committed.join(table)).unwrap();
@@ -186,5 +194,32 @@ fn readme_learning_rate_errors_are_what_the_committed_lr_runs_give() {
             error("")
         );
         assert!(readme.contains(&quoted), "README lacks `{quoted}`");
+    }
+}
+
+/// README's trainable-depth table is the committed depth sweep's: `plot` redraws the
+/// committed runs into a fresh folder, its `depth-sweep.md` must equal the committed one,
+/// and every row of that table must appear in README.md verbatim.
+#[test]
+fn readme_depth_sweep_table_is_what_the_committed_runs_give() {
+    let committed = repo().join("results/depth-sweep");
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let tmp = replot(&committed);
+    let fresh = std::fs::read_to_string(tmp.path().join("depth-sweep.md")).unwrap();
+    let kept = std::fs::read_to_string(committed.join("depth-sweep.md")).unwrap();
+    assert_eq!(
+        fresh, kept,
+        "depth-sweep.md is stale: rerun `experiments plot results/depth-sweep`"
+    );
+    let rows: Vec<&str> = kept
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| weight layers"))
+        .collect();
+    assert_eq!(rows.len(), 7, "one row per depth, 6 to 50: {kept}");
+    for row in rows {
+        assert!(
+            readme.contains(row),
+            "README lacks `{row}` from depth-sweep.md"
+        );
     }
 }
