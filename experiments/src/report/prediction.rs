@@ -5,7 +5,6 @@
 //! run on every seed while MSRA converges under the same setting.
 
 use crate::data::InputScale;
-use crate::report::claims::CONVERGED_ERROR;
 use crate::report::stall::{Row, Table};
 use crate::spec::defaults;
 use crate::spec::stall::{Arm, Level};
@@ -177,11 +176,7 @@ pub fn paper_like(rows: &[Row]) -> Vec<String> {
             .iter()
             .filter(|r| r.arm == Arm::MsraCheck && r.cell == Some(level));
         let mut msra = msra.peekable();
-        let converged = msra.peek().is_some()
-            && msra.all(|r| {
-                r.left_chance_iteration.is_some()
-                    && r.final_full_test_error.is_some_and(|e| e < CONVERGED_ERROR)
-            });
+        let converged = msra.peek().is_some() && msra.all(|r| r.converged());
         if stalled && converged {
             found.push(level);
         }

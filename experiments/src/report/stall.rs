@@ -48,6 +48,17 @@ pub struct Row {
     pub arm: Arm,
 }
 
+impl Row {
+    /// Whether the run converged: it left chance and its final full-test error is below
+    /// [`CONVERGED_ERROR`] (what the table marks, and what an MSRA check must show).
+    pub fn converged(&self) -> bool {
+        self.left_chance_iteration.is_some()
+            && self
+                .final_full_test_error
+                .is_some_and(|e| e < CONVERGED_ERROR)
+    }
+}
+
 /// `stall.json`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Table {
@@ -163,8 +174,7 @@ pub fn markdown(t: &Table) -> String {
             None => never(r),
         };
         let error = or_dash(r.final_full_test_error, |e| {
-            let converged = r.left_chance_iteration.is_some() && e < CONVERGED_ERROR;
-            format!("{e:.3}{}", if converged { " (converged)" } else { "" })
+            format!("{e:.3}{}", if r.converged() { " (converged)" } else { "" })
         });
         s += &format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | `{}` |\n",
