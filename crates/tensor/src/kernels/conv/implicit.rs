@@ -18,6 +18,7 @@
 //!   `dYp` the output gradient on the same rows with zeros in the pad columns, so they add
 //!   nothing; small images are laid side by side in one wide image so the rows are long.
 
+use super::scratch::{whole_lines, Aligned};
 use super::simd::gemm::{dot_block, dot_rows, gemm, Block, DotBlock, DOT_B, NR};
 use super::{copy_rows, sum_in_order, write_output, WEIGHT_GRAD_CHUNK};
 use crate::kernels::elementwise::{Relu, Unary};
@@ -55,9 +56,9 @@ impl Grid {
         self.rows().div_ceil(NR) * NR
     }
     /// Distance between channel planes of the forward's padded input: room for every
-    /// position any block reads.
+    /// position any block reads, in whole cache lines (so every plane starts on one).
     fn plane(&self) -> usize {
-        self.rows_padded() + 2 * self.p * self.wp + 2 * self.p
+        whole_lines(self.rows_padded() + 2 * self.p * self.wp + 2 * self.p)
     }
     /// Each tap's offset, in positions, from an output row to what it reads.
     fn taps(&self) -> Vec<usize> {
@@ -128,8 +129,8 @@ pub(super) fn forward(
         c_row: rows,
         accumulate: false,
     };
-    let init = || (vec![0.0f32; c * plane], vec![0.0f32; co * rows]);
-    let fill = |(xp, out): &mut (Vec<f32>, Vec<f32>),
+    let init = || (Aligned::zeroed(c * plane), Aligned::zeroed(co * rows));
+    let fill = |(xp, out): &mut (Aligned, Aligned),
                 mut ys: ArrayViewMut4<MaybeUninit<f32>>,
                 xs: ArrayView4<f32>| {
         for (mut yn, xn) in ys.axis_iter_mut(Axis(0)).zip(xs.axis_iter(Axis(0))) {
@@ -192,8 +193,8 @@ pub(super) fn backward_weight(
             let mut dw = vec![0.0f32; co * c * kk];
             let mut db = vec![0.0f32; co];
             // Pads and gaps are zeroed once; each group of images overwrites only the interiors.
-            let mut xp = vec![0.0f32; c * plane];
-            let mut dyp = vec![0.0f32; co * rows];
+            let mut xp = Aligned::zeroed(c * plane);
+            let mut dyp = Aligned::zeroed(co * rows);
             for (dys, xs) in dys
                 .axis_chunks_iter(Axis(0), across)
                 .zip(xs.axis_chunks_iter(Axis(0), across))

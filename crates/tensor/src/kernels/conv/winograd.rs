@@ -19,7 +19,7 @@
 //! rounded up to whole 16-wide blocks), sized so a chunk's transformed input stays near
 //! L2. The transforms work on 8 tiles at once (AVX2).
 
-use super::scratch::with_scratch;
+use super::scratch::{whole_lines, with_scratch, LINE};
 use super::simd::{self, gemm::gemm, gemm::Block, gemm::NR};
 use super::{copy_rows, write_output};
 use ndarray::{Array4, ArrayView1, ArrayView4, ArrayViewMut4, Axis};
@@ -115,8 +115,9 @@ pub(super) struct Tiling {
     /// One past the last slot any group writes.
     slots_written: usize,
     /// Distance between rows of `V` and `M` (one row per position and channel):
-    /// `slots + 8`, so a group of 8 tiles stored whole past the chunk's last tile stays in
-    /// its own row.
+    /// `slots + 16`, so a group of 8 tiles stored whole past the chunk's last tile stays in
+    /// its own row, and every row starts on a 64-byte line (`slots` is a multiple of 16):
+    /// the micro-kernel's 16-lane loads of `V` and stores of `M` never straddle two lines.
     ld: usize,
 }
 
@@ -166,7 +167,7 @@ impl Tiling {
             row_slots,
             images,
             slots: slots(images),
-            ld: slots(images) + 8,
+            ld: slots(images) + LINE,
         }
     }
     fn per_image(&self) -> usize {
@@ -235,14 +236,15 @@ struct Scratch<'a> {
 impl<'a> Scratch<'a> {
     /// Floats the buffers take.
     fn len(t: &Tiling, c: usize, co: usize) -> usize {
-        t.plane_len() + XI * (c + co) * t.ld + t.out_len()
+        whole_lines(t.plane_len()) + XI * (c + co) * t.ld + t.out_len()
     }
 
     /// Splits `buf` ([`Scratch::len`] floats, any contents) into the buffers and zeroes
     /// the input plane (its border is read as the image's zero padding; the output plane
     /// is written before it is read).
     fn new(buf: &'a mut [f32], t: &Tiling, c: usize, co: usize) -> Self {
-        let (plane, rest) = buf.split_at_mut(t.plane_len());
+        // `buf` starts on a line, and so (whole lines later) do `V` and `M`.
+        let (plane, rest) = buf.split_at_mut(whole_lines(t.plane_len()));
         let (v, rest) = rest.split_at_mut(XI * c * t.ld);
         let (m, out) = rest.split_at_mut(XI * co * t.ld);
         plane.fill(0.0);

@@ -1,7 +1,8 @@
 //! The register-blocked FMA micro-kernels behind the implicit-GEMM and Winograd
 //! convolutions: a block of up to 6 rows × 16 columns of `C`, kept in twelve AVX2
-//! registers (or up to 16 rows, one 16-lane AVX-512 register each) while `K` products are
-//! accumulated, then stored (or added) once.
+//! registers (on AVX-512: up to 8 rows × 32 columns, two 16-lane registers a row, or up
+//! to 16 rows × 16 columns for a last 16 columns) while `K` products are accumulated,
+//! then stored (or added) once.
 //!
 //! `C[i][j] (+)= Σ_s Σ_k A[i](s, k) · B(s, k)[j]` for `i < rows ≤ 6`, `j < 16`, with
 //! `A[i](s, k) = a[i·a_row + a_segments[s] + k·a_k]` and
@@ -19,6 +20,11 @@ pub(crate) const MR: usize = 6;
 /// Most rows of `C` per call on AVX-512: 16 rows × 1 vector, the `B` vector and one
 /// broadcast: 18 of the 32 registers. 16 divides every width of the spec and the paper.
 pub(crate) const MR_512: usize = 16;
+
+/// Most rows of `C` per [`gemm_pair_on`] call (AVX-512, 32 columns): 8 rows × 2 vectors
+/// = 16 accumulators and the two `B` vectors; each broadcast of `A` feeds two fused
+/// multiply-adds, so a step of `k` loads 10 values for 16 of them instead of 17.
+pub(crate) const MR_PAIR: usize = 8;
 
 /// Most rows of `C` one [`gemm_block`] call takes on `isa`.
 pub(crate) fn max_rows(isa: SimdPath) -> usize {
@@ -70,40 +76,8 @@ pub fn gemm_block(p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
 /// the CPU lacks the path, or (naming the operand) if any index it would touch is out of
 /// bounds, so the unsafe inner loop only ever reads and writes inside the slices.
 pub(crate) fn gemm_block_on(isa: SimdPath, p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
-    let most = max_rows(isa);
-    assert!(
-        (1..=most).contains(&p.rows),
-        "gemm_block: {} rows, expected 1..={most}",
-        p.rows
-    );
     assert_runs(isa, "gemm_block");
-    assert_eq!(
-        p.a_segments.len(),
-        p.b_segments.len(),
-        "gemm_block: segments of A vs B"
-    );
-    if p.seg_len > 0 && !p.a_segments.is_empty() {
-        let a_seg = p.a_segments.iter().copied().max().unwrap_or(0);
-        let a_max = p.a_at + (p.rows - 1) * p.a_row + a_seg + (p.seg_len - 1) * p.a_k;
-        assert!(
-            a_max < a.len(),
-            "gemm_block: A reads {a_max}, len {}",
-            a.len()
-        );
-        let b_seg = p.b_segments.iter().copied().max().unwrap_or(0);
-        let b_max = p.b_at + b_seg + (p.seg_len - 1) * p.b_k + NR - 1;
-        assert!(
-            b_max < b.len(),
-            "gemm_block: B reads {b_max}, len {}",
-            b.len()
-        );
-    }
-    let c_max = p.c_at + (p.rows - 1) * p.c_row + NR - 1;
-    assert!(
-        c_max < c.len(),
-        "gemm_block: C writes {c_max}, len {}",
-        c.len()
-    );
+    assert_in_bounds(p, max_rows(isa), NR, a, b, c);
     #[cfg(target_arch = "x86_64")]
     if isa == SimdPath::Avx512 {
         // SAFETY: AVX-512F is available (asserted), `p.rows` is at most `MR_512`, and
@@ -119,6 +93,56 @@ pub(crate) fn gemm_block_on(isa: SimdPath, p: &Block, a: &[f32], b: &[f32], c: &
     }
 }
 
+/// Computes `p`'s block and the one 16 columns to its right (at most [`MR_PAIR`] rows)
+/// in one AVX-512 call: the same bits as two [`gemm_block_on`] calls. Panics as they do.
+pub(crate) fn gemm_pair_on(p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert_runs(SimdPath::Avx512, "gemm_pair");
+    assert_in_bounds(p, MR_PAIR, 2 * NR, a, b, c);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F is available (asserted), `p.rows` is at most `MR_PAIR`, and every
+    // index the kernel touches, 32 columns wide, is at most the maxima checked above.
+    unsafe {
+        avx512::pair_rows(p, a.as_ptr(), b.as_ptr(), c.as_mut_ptr())
+    }
+}
+
+/// Panics, naming the operand, unless `p` has 1 to `most` rows and every index a kernel
+/// computing its `cols` columns would touch is inside `a`, `b` and `c`.
+fn assert_in_bounds(p: &Block, most: usize, cols: usize, a: &[f32], b: &[f32], c: &[f32]) {
+    assert!(
+        (1..=most).contains(&p.rows),
+        "gemm_block: {} rows, expected 1..={most}",
+        p.rows
+    );
+    assert_eq!(
+        p.a_segments.len(),
+        p.b_segments.len(),
+        "gemm_block: segments of A vs B"
+    );
+    if p.seg_len > 0 && !p.a_segments.is_empty() {
+        let a_seg = p.a_segments.iter().copied().max().unwrap_or(0);
+        let a_max = p.a_at + (p.rows - 1) * p.a_row + a_seg + (p.seg_len - 1) * p.a_k;
+        assert!(
+            a_max < a.len(),
+            "gemm_block: A reads {a_max}, len {}",
+            a.len()
+        );
+        let b_seg = p.b_segments.iter().copied().max().unwrap_or(0);
+        let b_max = p.b_at + b_seg + (p.seg_len - 1) * p.b_k + cols - 1;
+        assert!(
+            b_max < b.len(),
+            "gemm_block: B reads {b_max}, len {}",
+            b.len()
+        );
+    }
+    let c_max = p.c_at + (p.rows - 1) * p.c_row + cols - 1;
+    assert!(
+        c_max < c.len(),
+        "gemm_block: C writes {c_max}, len {}",
+        c.len()
+    );
+}
+
 /// Panics, naming `what`, unless `isa` is a SIMD path this CPU has: the one check every
 /// safe wrapper makes before it calls a kernel.
 fn assert_runs(isa: SimdPath, what: &str) {
@@ -130,9 +154,12 @@ fn assert_runs(isa: SimdPath, what: &str) {
 }
 
 /// `C = A · B` over all of `C`'s `rows × cols`, block by block (16 columns outer, 6 rows
-/// inner, or 16 on AVX-512): `template` describes the block at row 0, column 0 (its `rows` is ignored);
-/// a block at `(o0, r0)` reads `A` from `a_at + o0·a_row`, `B` from `b_at + r0`, and
-/// writes `C` at `c_at + o0·c_row + r0`. `cols` is a multiple of [`NR`].
+/// inner; on AVX-512, 32 columns by 8 rows, and 16 rows for a last 16 columns):
+/// `template` describes the block at row 0, column 0 (its `rows` is ignored); a block at
+/// `(o0, r0)` reads `A` from `a_at + o0·a_row`, `B` from `b_at + r0`, and writes `C` at
+/// `c_at + o0·c_row + r0`. `cols` is a multiple of [`NR`]. Every element of `C` is the
+/// same chain of fused multiply-adds however the blocks are cut, so the bits do not
+/// depend on the path.
 pub(crate) fn gemm(
     template: &Block,
     rows: usize,
@@ -142,17 +169,27 @@ pub(crate) fn gemm(
     c: &mut [f32],
 ) {
     let isa = super::isa().expect("gemm: this CPU lacks AVX2/FMA");
+    let at = |o0: usize, r0: usize, most: usize| Block {
+        rows: most.min(rows - o0),
+        a_at: template.a_at + o0 * template.a_row,
+        b_at: template.b_at + r0,
+        c_at: template.c_at + o0 * template.c_row + r0,
+        ..*template
+    };
+    let paired = if isa == SimdPath::Avx512 {
+        cols / (2 * NR) * (2 * NR)
+    } else {
+        0
+    };
+    for r0 in (0..paired).step_by(2 * NR) {
+        for o0 in (0..rows).step_by(MR_PAIR) {
+            gemm_pair_on(&at(o0, r0, MR_PAIR), a, b, c);
+        }
+    }
     let most = max_rows(isa);
-    for r0 in (0..cols).step_by(NR) {
+    for r0 in (paired..cols).step_by(NR) {
         for o0 in (0..rows).step_by(most) {
-            let block = Block {
-                rows: most.min(rows - o0),
-                a_at: template.a_at + o0 * template.a_row,
-                b_at: template.b_at + r0,
-                c_at: template.c_at + o0 * template.c_row + r0,
-                ..*template
-            };
-            gemm_block_on(isa, &block, a, b, c);
+            gemm_block_on(isa, &at(o0, r0, most), a, b, c);
         }
     }
 }

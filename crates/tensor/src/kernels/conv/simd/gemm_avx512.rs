@@ -1,7 +1,7 @@
 //! The AVX-512F micro-kernels of `gemm.rs` (16 lanes, 32 registers): the same
 //! fused multiply-adds, in the same order, as the AVX2 ones (`gemm_avx2.rs`).
 
-use super::{avx2, Block, DotBlock};
+use super::{avx2, Block, DotBlock, NR};
 use std::arch::x86_64::*;
 
 /// [`block`] for `p.rows` rows.
@@ -67,6 +67,71 @@ pub unsafe fn block<const R: usize>(p: &Block, a: *const f32, b: *const f32, c: 
                 acc
             };
             _mm512_storeu_ps(cp, v);
+        }
+    }
+}
+
+/// [`pair`] for `p.rows` rows.
+///
+/// # Safety
+///
+/// As [`pair`], with `1 <= p.rows <= MR_PAIR`.
+pub unsafe fn pair_rows(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
+    // SAFETY: each arm's `R` is `p.rows`; the rest is the contract.
+    unsafe {
+        match p.rows {
+            8 => pair::<8>(p, a, b, c),
+            7 => pair::<7>(p, a, b, c),
+            6 => pair::<6>(p, a, b, c),
+            5 => pair::<5>(p, a, b, c),
+            4 => pair::<4>(p, a, b, c),
+            3 => pair::<3>(p, a, b, c),
+            2 => pair::<2>(p, a, b, c),
+            _ => pair::<1>(p, a, b, c),
+        }
+    }
+}
+
+/// Two blocks side by side, `p`'s 16 columns and the 16 after them, for `R` rows: two
+/// registers per row of `C`, so each broadcast value of `A` feeds two fused
+/// multiply-adds (10 loads per 16 of them, where [`block`] needs 17). Every element of
+/// `C` receives the same fused multiply-adds in the same order as in [`block`], so the
+/// result is the same to the bit.
+///
+/// # Safety
+///
+/// AVX-512F is available, `R == p.rows`, and every index of `a`, `b` and `c` that `p`
+/// describes, widened to 32 columns (up to the maxima [`super::gemm_pair_on`] checks),
+/// is in bounds.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn pair<const R: usize>(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
+    // SAFETY: every pointer below stays within the bounds of the contract.
+    unsafe {
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        for (&sa, &sb) in p.a_segments.iter().zip(p.b_segments) {
+            let mut ap = a.wrapping_add(p.a_at + sa);
+            let mut bp = b.wrapping_add(p.b_at + sb);
+            for _ in 0..p.seg_len {
+                let (b0, b1) = (_mm512_loadu_ps(bp), _mm512_loadu_ps(bp.add(NR)));
+                for (i, [left, right]) in acc.iter_mut().enumerate() {
+                    let ai = _mm512_set1_ps(*ap.add(i * p.a_row));
+                    *left = _mm512_fmadd_ps(ai, b0, *left);
+                    *right = _mm512_fmadd_ps(ai, b1, *right);
+                }
+                ap = ap.wrapping_add(p.a_k); // past the end after the last `k`: never read
+                bp = bp.wrapping_add(p.b_k);
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (half, &acc) in row.iter().enumerate() {
+                let cp = c.add(p.c_at + i * p.c_row + half * NR);
+                let v = if p.accumulate {
+                    _mm512_add_ps(acc, _mm512_loadu_ps(cp))
+                } else {
+                    acc
+                };
+                _mm512_storeu_ps(cp, v);
+            }
         }
     }
 }

@@ -134,6 +134,68 @@ fn avx512_blocks_are_bit_identical_to_avx2() {
     }
 }
 
+/// The AVX-512 pair kernel writes what two side-by-side AVX2 blocks write, bit for bit,
+/// for every row count up to 8, overwriting and accumulating, and nothing outside its
+/// 32 columns; and a `C` one column short of them is refused.
+#[test]
+fn avx512_pairs_are_bit_identical_to_two_avx2_blocks() {
+    let ran = paths("avx512_pairs_are_bit_identical_to_two_avx2_blocks");
+    if ran.len() < 2 {
+        return;
+    }
+    let (seg_len, segments, b_segments) = (11usize, [0usize, 4, 9], [0usize, 45, 13]);
+    let a: Vec<f32> = a_values(MR_PAIR * 37 + 9 + seg_len)
+        .iter()
+        .map(|v| v / 7.0)
+        .collect();
+    let b: Vec<f32> = b_values(2 + 45 + 40 * seg_len + 2 * NR)
+        .iter()
+        .map(|v| v * 1.3)
+        .collect();
+    let c_row = 2 * NR + 3;
+    for rows in 1..=MR_PAIR {
+        for accumulate in [false, true] {
+            let p = Block {
+                rows,
+                a_at: 1,
+                a_row: 37,
+                a_k: 1,
+                a_segments: &segments,
+                b_segments: &b_segments,
+                seg_len,
+                b_at: 2,
+                b_k: 40,
+                c_at: 5,
+                c_row,
+                accumulate,
+            };
+            let right = Block {
+                b_at: p.b_at + NR,
+                c_at: p.c_at + NR,
+                ..p
+            };
+            let start: Vec<f32> = b_values(5 + rows * c_row + 2 * NR);
+            let (mut two, mut pair) = (start.clone(), start);
+            block_by(SimdPath::Avx2, &p, &a, &b, &mut two);
+            block_by(SimdPath::Avx2, &right, &a, &b, &mut two);
+            gemm_pair_on(&p, &a, &b, &mut pair);
+            let bits = |c: &[f32]| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&two),
+                bits(&pair),
+                "rows {rows} accumulate {accumulate}"
+            );
+            let short = 5 + (rows - 1) * c_row + 2 * NR - 1;
+            let err = std::panic::catch_unwind(|| {
+                gemm_pair_on(&p, &a, &b, &mut vec![0.0; short]);
+            })
+            .expect_err("a C one column short must panic");
+            let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+            assert!(msg.contains("gemm_block: C writes"), "{msg}");
+        }
+    }
+}
+
 /// One dot block on `isa`, from a `C` of 0.25s; returns `C`.
 fn dot_on(isa: SimdPath, a_rows: usize, b_rows: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
     let p = DotBlock {
