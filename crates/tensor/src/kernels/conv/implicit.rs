@@ -19,7 +19,9 @@
 //!   nothing; small images are laid side by side in one wide image so the rows are long.
 
 use super::scratch::{whole_lines, Aligned};
-use super::simd::gemm::{dot_block, dot_rows, gemm, Block, DotBlock, DOT_B, NR};
+use super::simd::gemm::{
+    dot_block, dot_pairs, dot_rows, gemm, interleave_pairs, Block, DotBlock, DOT_B, NR,
+};
 use super::{copy_rows, sum_in_order, write_output, WEIGHT_GRAD_CHUNK};
 use crate::kernels::elementwise::{Relu, Unary};
 use ndarray::parallel::prelude::*;
@@ -195,6 +197,9 @@ pub(super) fn backward_weight(
             // Pads and gaps are zeroed once; each group of images overwrites only the interiors.
             let mut xp = Aligned::zeroed(c * plane);
             let mut dyp = Aligned::zeroed(co * rows);
+            let isa = super::simd::isa().expect("conv2d_backward_weight: this CPU lacks AVX2/FMA");
+            // The AVX-512 dot kernel reads dY's rows in pairs (`interleave_pairs`).
+            let mut paired = Aligned::zeroed(if dot_pairs(isa) { co * rows } else { 0 });
             for (dys, xs) in dys
                 .axis_chunks_iter(Axis(0), across)
                 .zip(xs.axis_chunks_iter(Axis(0), across))
@@ -216,7 +221,13 @@ pub(super) fn backward_weight(
                         *db += src.iter().sum::<f32>();
                     }
                 }
-                weight_dots(&g, co, c, &dyp, &xp, &mut dw);
+                let a = if dot_pairs(isa) {
+                    interleave_pairs(&dyp, &mut paired, rows);
+                    &paired
+                } else {
+                    &dyp
+                };
+                weight_dots(&g, co, c, a, &xp, &mut dw);
             }
             (dw, db)
         })
@@ -228,7 +239,8 @@ pub(super) fn backward_weight(
 
 /// `dW[o][c][tap] += Σ_r dYp[o][r] · xp[c][r + tap]` for one group of images packed on
 /// the grid `g`. One call: 4 output channels (8 on AVX-512) × up to 3 taps of one kernel row, one input
-/// channel; the taps' rows are the same input row shifted by one.
+/// channel; the taps' rows are the same input row shifted by one. `dyp`'s rows are in
+/// pairs where the path reads them so ([`dot_pairs`]).
 fn weight_dots(g: &Grid, co: usize, c: usize, dyp: &[f32], xp: &[f32], dw: &mut [f32]) {
     let (k, rows, plane) = (g.k, g.rows_padded(), g.plane());
     let isa = super::simd::isa().expect("conv2d_backward_weight: this CPU lacks AVX2/FMA");
@@ -238,6 +250,7 @@ fn weight_dots(g: &Grid, co: usize, c: usize, dyp: &[f32], xp: &[f32], dw: &mut 
             for ci in 0..c {
                 for kx0 in (0..k).step_by(DOT_B) {
                     let block = DotBlock {
+                        a_paired: dot_pairs(isa),
                         a_rows: most.min(co - o0),
                         b_rows: DOT_B.min(k - kx0),
                         len: rows,

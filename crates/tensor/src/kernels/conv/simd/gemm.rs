@@ -200,6 +200,44 @@ pub(crate) const DOT_A: usize = 4;
 /// register (8 lanes each), × 3 `B` rows = 12 accumulators.
 pub(crate) const DOT_A_512: usize = 8;
 
+/// Whether [`dot_block`] on `isa` reads `A` with its rows in pairs (laid out by
+/// [`interleave_pairs`]): the AVX-512 kernel loads 8 values of each of two rows as one register,
+/// where putting them together in registers would cost a shuffle per load on the port
+/// the fused multiply-adds need.
+pub(crate) fn dot_pairs(isa: SimdPath) -> bool {
+    isa == SimdPath::Avx512
+}
+
+/// Copies the rows of `src` (`len` floats each, a multiple of 8) into `dst` in pairs: 8
+/// values of row `2q`, then the same 8 positions of row `2q + 1`, and so on, in the two
+/// rows' place (`A[2q + h][k]` goes to `2q·len + (k / 8)·16 + h·8 + k % 8`). An odd last
+/// row is copied as it is.
+pub(crate) fn interleave_pairs(src: &[f32], dst: &mut [f32], len: usize) {
+    assert!(
+        len.is_multiple_of(8) && src.len().is_multiple_of(len.max(1)) && dst.len() == src.len(),
+        "interleave_pairs: {} floats in rows of {len} into {}",
+        src.len(),
+        dst.len()
+    );
+    let (src_pairs, odd) = src.split_at(src.len() / (2 * len).max(1) * 2 * len);
+    let (dst_pairs, dst_odd) = dst.split_at_mut(src_pairs.len());
+    dst_odd.copy_from_slice(odd);
+    for (two, dst) in src_pairs
+        .chunks_exact(2 * len)
+        .zip(dst_pairs.chunks_exact_mut(2 * len))
+    {
+        let (first, second) = two.split_at(len);
+        for ((dst, x), y) in dst
+            .chunks_exact_mut(16)
+            .zip(first.chunks_exact(8))
+            .zip(second.chunks_exact(8))
+        {
+            dst[..8].copy_from_slice(x);
+            dst[8..].copy_from_slice(y);
+        }
+    }
+}
+
 /// Most rows of `A` one [`dot_block`] call takes on `isa`.
 pub(crate) fn dot_rows(isa: SimdPath) -> usize {
     if isa == SimdPath::Avx512 {
@@ -208,16 +246,21 @@ pub(crate) fn dot_rows(isa: SimdPath) -> usize {
         DOT_A
     }
 }
+
 /// Most rows of `B` per [`dot_block`] call: 4 × 3 accumulators, 3 `B` vectors and one `A`
 /// vector fill the 16 AVX2 registers.
 pub(crate) const DOT_B: usize = 3;
 
-/// A block of dot products along rows: `C[i][j] += Σ_k A[i][k] · B[j][k]`, `i < a_rows ≤ 4`,
-/// `j < b_rows ≤ 3`, `k < len` (a multiple of 8), with `A[i][k] = a[a_at + i·a_row + k]`,
+/// A block of dot products along rows: `C[i][j] += Σ_k A[i][k] · B[j][k]`, `i < a_rows ≤ 4`
+/// (8 on AVX-512), `j < b_rows ≤ 3`, `k < len` (a multiple of 8), with
+/// `A[i][k] = a[a_at + i·a_row + k]` (or, with `a_paired`, where [`interleave_pairs`] put it),
 /// `B[j][k] = b[b_at + j·b_row + k]` and `C[i][j]` at `c[c_at + i·c_row + j·c_col]`. The
 /// convolution's weight gradient, channels first: each `k` is an output position.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DotBlock {
+    /// Whether `A`'s rows are laid out in pairs by [`interleave_pairs`] (as [`dot_pairs`] says
+    /// the path reads them).
+    pub(crate) a_paired: bool,
     /// Rows of `A` (1 to [`DOT_A`]).
     pub(crate) a_rows: usize,
     /// Rows of `B` (1 to [`DOT_B`]).
@@ -257,6 +300,12 @@ pub(crate) fn dot_block(isa: SimdPath, p: &DotBlock, a: &[f32], b: &[f32], c: &m
         p.len
     );
     assert_runs(isa, "dot_block");
+    assert!(
+        p.a_paired == dot_pairs(isa) && (!p.a_paired || p.len <= p.a_row),
+        "dot_block: A's rows {} in pairs, expected {} on {isa:?}",
+        if p.a_paired { "are" } else { "are not" },
+        if dot_pairs(isa) { "pairs" } else { "rows" },
+    );
     if p.len > 0 {
         let a_max = p.a_at + (p.a_rows - 1) * p.a_row + p.len - 1;
         assert!(

@@ -136,14 +136,15 @@ pub unsafe fn pair<const R: usize>(p: &Block, a: *const f32, b: *const f32, c: *
     }
 }
 
-/// [`dot`] over `p`'s rows of `A` in pairs, and the AVX2 kernel for an odd last row.
+/// [`dot`] over `p`'s rows of `A` in pairs, and the AVX2 kernel for an odd last row
+/// (which [`super::interleave_pairs`] leaves as a plain row).
 ///
 /// # Safety
 ///
 /// As [`dot`], with `1 <= p.a_rows <= DOT_A_512` and `1 <= p.b_rows <= DOT_B`.
 pub unsafe fn dot_rows(p: &DotBlock, a: *const f32, b: *const f32, c: *mut f32) {
     // SAFETY: each arm's `PA × RB` is `p`'s row pairs and `B` rows, inside the block;
-    // the odd row is the block's last row of `A` and of `C` (the contract).
+    // the odd row is the block's last row of `A` (a plain row) and of `C` (the contract).
     unsafe {
         let pairs = DotBlock {
             a_rows: p.a_rows / 2 * 2,
@@ -178,15 +179,17 @@ pub unsafe fn dot_rows(p: &DotBlock, a: *const f32, b: *const f32, c: *mut f32) 
 }
 
 /// The dot-product kernel for `2·PA × RB` rows: one register holds two rows of `A`
-/// (8 lanes each) against one row of `B` in both halves, so each half runs exactly the
-/// AVX2 kernel's 8-lane chain and is summed across by the same function: the same
-/// bits as the AVX2 path, with full-width fused multiply-adds.
+/// (8 lanes each, one load: `A` is laid out in pairs by [`super::interleave_pairs`]) against
+/// one row of `B` in both halves, so each half runs exactly the AVX2 kernel's 8-lane
+/// chain and is summed across by the same function: the same bits as the AVX2 path,
+/// with full-width fused multiply-adds.
 ///
 /// # Safety
 ///
 /// AVX-512F is available, `(2·PA, RB) == (p.a_rows, p.b_rows)`, `p.len` is a multiple
-/// of 8, and every index of `a`, `b` and `c` that `p` describes (up to the maxima
-/// [`super::dot_block`] checks) is in bounds.
+/// of 8 and at most `p.a_row`, and every index of `a`, `b` and `c` that `p` describes
+/// (up to the maxima [`super::dot_block`] checks) is in bounds: a pair's `2·len` floats
+/// from `a_at + 2i·a_row` end before its second row's `len` would.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn dot<const PA: usize, const RB: usize>(
     p: &DotBlock,
@@ -207,9 +210,8 @@ pub unsafe fn dot<const PA: usize, const RB: usize>(
                 *v = _mm512_castpd_ps(_mm512_broadcast_f64x4(row));
             }
             for (i, acc) in acc.iter_mut().enumerate() {
-                let lo = _mm256_castps_pd(_mm256_loadu_ps(a0.add(2 * i * p.a_row + k)));
-                let hi = _mm256_castps_pd(_mm256_loadu_ps(a0.add((2 * i + 1) * p.a_row + k)));
-                let av = _mm512_castpd_ps(_mm512_insertf64x4::<1>(_mm512_castpd256_pd512(lo), hi));
+                // Rows 2i and 2i + 1 at positions k..k + 8, side by side (`interleave_pairs`).
+                let av = _mm512_loadu_ps(a0.add(2 * i * p.a_row + 2 * k));
                 for (acc, &bv) in acc.iter_mut().zip(&bv) {
                     *acc = _mm512_fmadd_ps(av, bv, *acc);
                 }

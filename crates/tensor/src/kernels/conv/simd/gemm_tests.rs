@@ -196,9 +196,11 @@ fn avx512_pairs_are_bit_identical_to_two_avx2_blocks() {
     }
 }
 
-/// One dot block on `isa`, from a `C` of 0.25s; returns `C`.
+/// One dot block on `isa`, from a `C` of 0.25s, `A`'s rows `a[5 + 50i..][..24]` (copied
+/// into pairs where the path reads them so); returns `C`.
 fn dot_on(isa: SimdPath, a_rows: usize, b_rows: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
-    let p = DotBlock {
+    let mut p = DotBlock {
+        a_paired: false,
         a_rows,
         b_rows,
         len: 24,
@@ -211,8 +213,67 @@ fn dot_on(isa: SimdPath, a_rows: usize, b_rows: usize, a: &[f32], b: &[f32]) -> 
         c_col: 2,
     };
     let mut c = vec![0.25f32; 2 + DOT_A_512 * 9 + 2 * 2 + 1];
-    dot_block(isa, &p, a, b, &mut c);
+    if dot_pairs(isa) {
+        let rows: Vec<f32> = (0..a_rows)
+            .flat_map(|i| a[5 + 50 * i..][..24].to_vec())
+            .collect();
+        let mut paired = vec![7.0f32; 5 + rows.len()];
+        interleave_pairs(&rows, &mut paired[5..], 24);
+        p = DotBlock {
+            a_paired: true,
+            a_row: 24,
+            ..p
+        };
+        dot_block(isa, &p, &paired, b, &mut c);
+    } else {
+        dot_block(isa, &p, a, b, &mut c);
+    }
     c
+}
+
+#[test]
+fn interleave_pairs_puts_8_of_each_row_side_by_side_and_an_odd_row_as_it_is() {
+    for rows in [1usize, 2, 3, 6, 7] {
+        let len = 24;
+        let src: Vec<f32> = (0..rows * len).map(|i| i as f32).collect();
+        let mut dst = vec![-1.0f32; src.len()];
+        interleave_pairs(&src, &mut dst, len);
+        for r in 0..rows {
+            for k in 0..len {
+                let at = if r == rows - 1 && rows % 2 == 1 {
+                    r * len + k
+                } else {
+                    (r / 2 * 2) * len + k / 8 * 16 + r % 2 * 8 + k % 8
+                };
+                assert_eq!(dst[at], src[r * len + k], "{rows} rows: ({r}, {k})");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_dot_block_with_the_wrong_layout_is_refused() {
+    for isa in paths("a_dot_block_with_the_wrong_layout_is_refused") {
+        let p = DotBlock {
+            a_paired: !dot_pairs(isa),
+            a_rows: 2,
+            b_rows: 1,
+            len: 8,
+            a_at: 0,
+            a_row: 8,
+            b_at: 0,
+            b_row: 8,
+            c_at: 0,
+            c_row: 1,
+            c_col: 1,
+        };
+        let err = std::panic::catch_unwind(|| {
+            dot_block(isa, &p, &[0.0; 16], &[0.0; 8], &mut [0.0; 2]);
+        })
+        .expect_err("the wrong layout of A must be refused");
+        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("in pairs"), "{isa:?}: {msg}");
+    }
 }
 
 #[test]
@@ -269,6 +330,7 @@ fn avx512_dots_are_bit_identical_to_avx2() {
             let mut narrow = vec![0.25f32; wide.len()];
             for r0 in (0..a_rows).step_by(DOT_A) {
                 let part = DotBlock {
+                    a_paired: false,
                     a_rows: DOT_A.min(a_rows - r0),
                     b_rows,
                     len: 24,
@@ -321,6 +383,7 @@ fn a_path_the_cpu_lacks_is_refused() {
             continue;
         }
         let p = DotBlock {
+            a_paired: dot_pairs(isa),
             a_rows: 1,
             b_rows: 1,
             len: 8,
