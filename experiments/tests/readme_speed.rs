@@ -135,54 +135,67 @@ fn kept_in(flat: &str, at: usize) -> (&str, usize, String) {
     (file, file_at, text)
 }
 
-/// The `torch.mm` ceiling README quotes is the 2-thread line of the file it names.
+/// Every `torch.mm` ceiling README quotes (one per CPU family) is the 2-thread line of
+/// the file it names.
 #[test]
-fn readme_matrix_multiply_ceiling_is_the_committed_file() {
+fn readme_matrix_multiply_ceilings_are_the_committed_files() {
     let flat = flat_readme();
-    let at = flat
-        .find("2048×2048 matrices ran at ")
-        .expect("README quotes the torch.mm ceiling");
-    let quoted = flat[at..].split(' ').nth(4).expect("a number");
-    let (file, _, text) = kept_in(&flat, at);
-    let two: serde_json::Value = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|v| v["threads"] == 2)
-        .expect("a 2-thread line");
-    let want = format!("{:.1}", two["gflops"].as_f64().unwrap());
-    assert_eq!(quoted, want, "README's torch.mm figure vs {file}");
+    let phrase = "2048×2048 matrices ran at ";
+    let mut checked = 0;
+    for (at, _) in flat.match_indices(phrase) {
+        let quoted = flat[at..].split(' ').nth(4).expect("a number");
+        let (file, _, text) = kept_in(&flat, at);
+        let two: serde_json::Value = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["threads"] == 2)
+            .expect("a 2-thread line");
+        let want = format!("{:.1}", two["gflops"].as_f64().unwrap());
+        assert_eq!(quoted, want, "README's torch.mm figure vs {file}");
+        checked += 1;
+    }
+    assert!(
+        checked >= 2,
+        "README quotes {checked} torch.mm ceilings, expected one per family"
+    );
 }
 
-/// README's "where delve's step goes" is the profile in the file it names: the shares of
-/// 1.5% or more by name, in the file's order, the others summed as "the rest".
+/// Each "where delve's step goes" in README (one per CPU family) is the profile in the
+/// file it names: the shares of 1.5% or more by name, in the file's order, the others
+/// summed as "the rest".
 #[test]
-fn readme_step_profile_is_the_committed_file() {
+fn readme_step_profiles_are_the_committed_files() {
     let flat = flat_readme();
-    let at = flat
-        .find("Where delve's step goes")
-        .expect("README says where the step goes");
-    let (file, file_at, text) = kept_in(&flat, at);
-    let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
-    let shares: Vec<(&str, f64)> = v["profile"]
-        .as_array()
-        .expect("a profile")
-        .iter()
-        .map(|p| (p[0].as_str().unwrap(), p[1].as_f64().unwrap()))
-        .collect();
-    let mut parts: Vec<String> = shares
-        .iter()
-        .filter(|(_, s)| *s >= 0.015)
-        .map(|(k, s)| format!("{k} {:.0}%", 100.0 * s))
-        .collect();
-    let rest: f64 = shares
-        .iter()
-        .filter(|(_, s)| *s < 0.015)
-        .map(|(_, s)| s)
-        .sum();
-    parts.push(format!("the rest {:.0}%", 100.0 * rest));
-    let want = format!("): {}.", parts.join(", "));
+    let mut checked = 0;
+    for (at, _) in flat.match_indices("Where delve's step goes") {
+        let (file, file_at, text) = kept_in(&flat, at);
+        let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        let shares: Vec<(&str, f64)> = v["profile"]
+            .as_array()
+            .expect("a profile")
+            .iter()
+            .map(|p| (p[0].as_str().unwrap(), p[1].as_f64().unwrap()))
+            .collect();
+        let mut parts: Vec<String> = shares
+            .iter()
+            .filter(|(_, s)| *s >= 0.015)
+            .map(|(k, s)| format!("{k} {:.0}%", 100.0 * s))
+            .collect();
+        let rest: f64 = shares
+            .iter()
+            .filter(|(_, s)| *s < 0.015)
+            .map(|(_, s)| s)
+            .sum();
+        parts.push(format!("the rest {:.0}%", 100.0 * rest));
+        let want = format!("): {}.", parts.join(", "));
+        assert!(
+            flat[file_at..].starts_with(&format!("{file}`{want}")),
+            "README's step profile is not what {file} gives: expected `{want}`"
+        );
+        checked += 1;
+    }
     assert!(
-        flat[file_at..].starts_with(&format!("{file}`{want}")),
-        "README's step profile is not what {file} gives: expected `{want}`"
+        checked >= 2,
+        "README gives {checked} step profiles, expected one per family"
     );
 }
