@@ -57,7 +57,32 @@ impl Row {
                 .final_full_test_error
                 .is_some_and(|e| e < CONVERGED_ERROR)
     }
+
+    /// Whether the run left chance and was back there when it stopped (half an epoch
+    /// later for a Xavier run): its final full-test error is [`BACK_AT_CHANCE_ERROR`] or
+    /// more. Such a run left the plateau without learning to classify.
+    pub fn back_at_chance(&self) -> bool {
+        self.left_chance_iteration.is_some()
+            && self
+                .final_full_test_error
+                .is_some_and(|e| e >= BACK_AT_CHANCE_ERROR)
+    }
+
+    /// What the table writes after the final error: converged, back at chance, or nothing.
+    fn outcome(&self) -> &'static str {
+        if self.converged() {
+            " (converged)"
+        } else if self.back_at_chance() {
+            " (back at chance)"
+        } else {
+            ""
+        }
+    }
 }
+
+/// A full-test error this close to chance (0.9, ten classes) or above, after a run left
+/// chance, means it went back.
+pub const BACK_AT_CHANCE_ERROR: f64 = 0.85;
 
 /// `stall.json`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -159,7 +184,8 @@ pub fn markdown(t: &Table) -> String {
          30-layer runs (the baseline); never edited by hand. Each Xavier run is stopped half an\n\
          epoch after it left chance (its smoothed training loss 0.05 below ln 10), or at epoch\n\
          10; an MSRA run checks for 2 epochs that the level does not stop MSRA from learning\n\
-         (*converged*: it left chance and its final full-test error is below 0.25). *Growth*:\n\
+         (*converged*: it left chance and its final full-test error is below 0.25; *back at\n\
+         chance*: it left chance and its final full-test error is 0.85 or more). *Growth*:\n\
          doublings per 100 iterations of the first conv layer's gradient norm while at chance.\n\n\
          | factor | level | init | seed | left chance: iteration | epoch | growth | final error (full test) | run |\n\
          |---|---|---|---|---|---|---|---|---|\n",
@@ -174,7 +200,7 @@ pub fn markdown(t: &Table) -> String {
             None => never(r),
         };
         let error = or_dash(r.final_full_test_error, |e| {
-            format!("{e:.3}{}", if r.converged() { " (converged)" } else { "" })
+            format!("{e:.3}{}", r.outcome())
         });
         s += &format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | `{}` |\n",
@@ -415,4 +441,39 @@ pub fn write(out: &Path, t: &Table) -> Result<Vec<PathBuf>> {
         .with_context(|| format!("writing {}", md.display()))?;
     write_json(&json, t)?;
     Ok(vec![md, json])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(left: Option<usize>, error: f64) -> Row {
+        Row {
+            factor: "weight decay".into(),
+            level: "0".into(),
+            init: "xavier".into(),
+            seed: 0,
+            run: "r".into(),
+            complete: true,
+            left_chance_iteration: left,
+            left_chance_epoch: left.map(|i| i as f64 / 469.0),
+            iterations: Some(2200),
+            epochs: Some(4.7),
+            stall_growth: None,
+            final_full_test_error: Some(error),
+            cell: None,
+            arm: Arm::Stall,
+        }
+    }
+
+    #[test]
+    fn a_run_is_converged_back_at_chance_or_neither() {
+        assert_eq!(row(Some(1961), 0.2).outcome(), " (converged)");
+        assert_eq!(row(Some(1961), 0.9).outcome(), " (back at chance)");
+        assert_eq!(row(Some(1961), 0.85).outcome(), " (back at chance)");
+        assert_eq!(row(Some(1219), 0.823).outcome(), "");
+        // Never left chance: neither, whatever the error.
+        assert_eq!(row(None, 0.9).outcome(), "");
+        assert_eq!(row(None, 0.1).outcome(), "");
+    }
 }
