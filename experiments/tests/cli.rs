@@ -30,7 +30,7 @@ fn assert_provenance(config: &serde_json::Value, summary: &serde_json::Value) {
         assert!(commit == "unknown" || commit.len() == 40, "{p}");
         assert!(!p["cpu"].as_str().unwrap().is_empty(), "{p}");
         assert!(
-            ["avx2-fma", "scalar"].contains(&p["simd"].as_str().unwrap()),
+            ["avx512f", "avx2-fma", "scalar"].contains(&p["simd"].as_str().unwrap()),
             "{p}"
         );
         assert!(p["rustc"].as_str().unwrap().starts_with("rustc"), "{p}");
