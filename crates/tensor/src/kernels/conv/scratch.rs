@@ -15,8 +15,13 @@ thread_local! {
 /// The `len` floats of `buf` that start at its first 64-byte boundary (`buf` holds at
 /// least `len + LINE - 1`).
 fn aligned_part(buf: &mut [f32], len: usize) -> &mut [f32] {
-    let at = buf.as_ptr().align_offset(64).min(LINE - 1);
+    let at = line_offset(buf);
     &mut buf[at..at + len]
+}
+
+/// Floats from the start of `buf` to its first 64-byte boundary.
+fn line_offset(buf: &[f32]) -> usize {
+    buf.as_ptr().align_offset(64).min(LINE - 1)
 }
 
 /// Runs `f` with this thread's scratch buffer, `len` floats starting on a 64-byte line.
@@ -53,7 +58,7 @@ impl Aligned {
 impl std::ops::Deref for Aligned {
     type Target = [f32];
     fn deref(&self) -> &[f32] {
-        let at = self.buf.as_ptr().align_offset(64).min(LINE - 1);
+        let at = line_offset(&self.buf);
         &self.buf[at..at + self.len]
     }
 }

@@ -254,26 +254,32 @@ fn interleave_pairs_puts_8_of_each_row_side_by_side_and_an_odd_row_as_it_is() {
 #[test]
 fn a_dot_block_with_the_wrong_layout_is_refused() {
     for isa in paths("a_dot_block_with_the_wrong_layout_is_refused") {
-        let p = DotBlock {
-            a_paired: !dot_pairs(isa),
-            a_rows: 2,
-            b_rows: 1,
-            len: 8,
-            a_at: 0,
-            a_row: 8,
-            b_at: 0,
-            b_row: 8,
-            c_at: 0,
-            c_row: 1,
-            c_col: 1,
-        };
-        let err = std::panic::catch_unwind(|| {
-            dot_block(isa, &p, &[0.0; 16], &[0.0; 8], &mut [0.0; 2]);
-        })
-        .expect_err("the wrong layout of A must be refused");
-        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        let msg = refusal(isa, !dot_pairs(isa), 2);
         assert!(msg.contains("in pairs"), "{isa:?}: {msg}");
     }
+}
+
+/// The panic message of an 8-long dot block of `a_rows` rows of `A` (laid out in pairs
+/// or not) against one row of `B`, on `isa`; panics if the block is not refused.
+fn refusal(isa: SimdPath, a_paired: bool, a_rows: usize) -> String {
+    let p = DotBlock {
+        a_paired,
+        a_rows,
+        b_rows: 1,
+        len: 8,
+        a_at: 0,
+        a_row: 8,
+        b_at: 0,
+        b_row: 8,
+        c_at: 0,
+        c_row: 1,
+        c_col: 1,
+    };
+    let err = std::panic::catch_unwind(|| {
+        dot_block(isa, &p, &[0.0; 16], &[0.0; 8], &mut [0.0; 2]);
+    })
+    .expect_err("the block must be refused");
+    err.downcast_ref::<String>().cloned().unwrap_or_default()
 }
 
 #[test]
@@ -382,24 +388,7 @@ fn a_path_the_cpu_lacks_is_refused() {
         if isa.detected() {
             continue;
         }
-        let p = DotBlock {
-            a_paired: dot_pairs(isa),
-            a_rows: 1,
-            b_rows: 1,
-            len: 8,
-            a_at: 0,
-            a_row: 8,
-            b_at: 0,
-            b_row: 8,
-            c_at: 0,
-            c_row: 1,
-            c_col: 1,
-        };
-        let err = std::panic::catch_unwind(|| {
-            dot_block(isa, &p, &[0.0; 8], &[0.0; 8], &mut [0.0; 1]);
-        })
-        .expect_err("a path the CPU lacks must be refused");
-        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        let msg = refusal(isa, dot_pairs(isa), 1);
         assert!(msg.contains("this CPU lacks"), "{isa:?}: {msg}");
     }
 }
