@@ -46,4 +46,37 @@ fn the_committed_stall_report_is_what_the_committed_runs_give_and_readme_quotes_
     for row in quoted {
         assert!(kept.contains(row), "README's `{row}` is not in STALL.md");
     }
+    let predictions = table_rows(&readme, PREDICTIONS_HEADER);
+    assert!(
+        predictions.len() >= 3,
+        "README quotes STALL.md's prediction table"
+    );
+    for row in predictions {
+        assert!(
+            kept.lines().any(|l| l == row),
+            "README's prediction row `{row}` is not in STALL.md"
+        );
+    }
+}
+
+/// The header of `STALL.md`'s "Predictions against the runs" table.
+const PREDICTIONS_HEADER: &str =
+    "| factor | level | predicted | left chance at, per seed | measured | verdict |";
+
+/// The body rows (after the header and its rule) of every table in `text` whose header
+/// is `header`.
+fn table_rows<'a>(text: &'a str, header: &str) -> Vec<&'a str> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut rows = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if *l == header {
+            rows.extend(
+                lines[i + 2..]
+                    .iter()
+                    .take_while(|l| l.starts_with('|'))
+                    .copied(),
+            );
+        }
+    }
+    rows
 }
