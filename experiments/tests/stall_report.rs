@@ -43,18 +43,15 @@ fn the_committed_stall_report_is_what_the_committed_runs_give_and_readme_quotes_
         quoted.len() >= 8,
         "README quotes the growth table and its phases"
     );
-    for row in quoted {
-        assert!(kept.contains(row), "README's `{row}` is not in STALL.md");
-    }
     let predictions = table_rows(&readme, PREDICTIONS_HEADER);
     assert!(
         predictions.len() >= 3,
         "README quotes STALL.md's prediction table"
     );
-    for row in predictions {
+    for row in quoted.into_iter().chain(predictions) {
         assert!(
             kept.lines().any(|l| l == row),
-            "README's prediction row `{row}` is not in STALL.md"
+            "README's `{row}` is not a line of STALL.md"
         );
     }
 }
@@ -71,8 +68,9 @@ fn table_rows<'a>(text: &'a str, header: &str) -> Vec<&'a str> {
     for (i, l) in lines.iter().enumerate() {
         if *l == header {
             rows.extend(
-                lines[i + 2..]
+                lines
                     .iter()
+                    .skip(i + 2)
                     .take_while(|l| l.starts_with('|'))
                     .copied(),
             );
