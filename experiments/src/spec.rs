@@ -14,7 +14,7 @@ mod names;
 mod protocol;
 pub mod stall;
 use names::{activation_name, head_name, is_compared};
-pub use protocol::{reproduction, Shortened, REPRODUCTION, REPRODUCTION_INITS};
+pub use protocol::{reproduction, Protocol, Shortened, REPRODUCTION, REPRODUCTION_INITS};
 
 /// The spec's training settings; a run name mentions each one only where it differs.
 pub mod defaults {

@@ -116,9 +116,14 @@ pub struct ReproduceArgs {
     /// Seeds, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
     pub seeds: Vec<u64>,
-    /// Output folder.
-    #[arg(long, default_value = "results/reproduction")]
-    pub out: PathBuf,
+    /// Which protocol: the spec's (SGD with momentum 0.9), or the paper-like one (momentum
+    /// 0, the stall grid's cell where Xavier-30 stays at chance while MSRA-30 converges).
+    #[arg(long, value_enum, default_value_t = spec::Protocol::Spec)]
+    pub protocol: spec::Protocol,
+    /// Output folder [default: results/reproduction, or results/reproduction-paperlike
+    /// for `--protocol paper-like`].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// How the grid is run.
     #[command(flatten)]
     pub grid: ProtocolFlags,
@@ -127,7 +132,14 @@ pub struct ReproduceArgs {
 impl ReproduceArgs {
     /// The protocol's runs, every value validated.
     pub fn runs(&self) -> anyhow::Result<Vec<RunSpec>> {
-        spec::reproduction(&self.seeds, self.grid.shortened())
+        spec::reproduction(self.protocol, &self.seeds, self.grid.shortened())
+    }
+
+    /// The output folder: `--out`, or the protocol's own.
+    pub fn out(&self) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| self.protocol.default_out().into())
     }
 }
 

@@ -4,6 +4,7 @@
 use super::{defaults, expand, Grid, NetGrid, RunSpec};
 use anyhow::{ensure, Result};
 use layers::Activation;
+use serde::Serialize;
 
 /// The paper's protocol as `reproduce` runs it (`../shared/experiment-spec.md`): each
 /// depth with its epochs (Figure 2's 22 layers for 6, Figure 3's 30 for 10), under each
@@ -12,6 +13,46 @@ pub const REPRODUCTION: [(usize, f64); 2] = [(22, 6.0), (30, 10.0)];
 
 /// The initializers the paper compares.
 pub const REPRODUCTION_INITS: [&str; 2] = ["xavier", "msra"];
+
+/// The protocols `reproduce` runs: the same runs, depths, epochs and claims, under two
+/// optimizers.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// The spec's: SGD with momentum 0.9, every setting at the spec's default.
+    #[default]
+    Spec,
+    /// The spec's with SGD without momentum: the one cell of the stall grid
+    /// (`results/stall/STALL.md`) where Xavier-30 stays at chance for all 10 epochs while
+    /// MSRA-30 converges, as in the paper's Figure 3.
+    PaperLike,
+}
+
+impl Protocol {
+    /// The SGD momentum of its runs.
+    pub fn momentum(self) -> f32 {
+        match self {
+            Protocol::Spec => defaults::MOMENTUM,
+            Protocol::PaperLike => 0.0,
+        }
+    }
+
+    /// Where its runs and report go unless `--out` says otherwise.
+    pub fn default_out(self) -> &'static str {
+        match self {
+            Protocol::Spec => "results/reproduction",
+            Protocol::PaperLike => "results/reproduction-paperlike",
+        }
+    }
+
+    /// Its name in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Spec => "spec",
+            Protocol::PaperLike => "paper-like",
+        }
+    }
+}
 
 /// How a test shortens a protocol: a fraction of each run's epochs, on the first
 /// `train_size` training images (0: all), evaluating on `eval_size` test images.
@@ -51,20 +92,16 @@ pub fn baseline(depth: usize, inits: &[&str], seed: u64, epochs: f64, short: Sho
     }
 }
 
-/// The reproduction's runs over `seeds`, seed by seed (so that a grid stopped early holds
-/// whole seeds), then depth, then initializer.
-pub fn reproduction(seeds: &[u64], short: Shortened) -> Result<Vec<RunSpec>> {
+/// The reproduction's runs under `protocol` over `seeds`, seed by seed (so that a grid
+/// stopped early holds whole seeds), then depth, then initializer.
+pub fn reproduction(protocol: Protocol, seeds: &[u64], short: Shortened) -> Result<Vec<RunSpec>> {
     ensure!(!seeds.is_empty(), "--seeds: give at least one seed");
     let mut runs = vec![];
     for &seed in seeds {
         for (depth, epochs) in REPRODUCTION {
-            runs.extend(expand(&baseline(
-                depth,
-                &REPRODUCTION_INITS,
-                seed,
-                epochs,
-                short,
-            ))?);
+            let mut grid = baseline(depth, &REPRODUCTION_INITS, seed, epochs, short);
+            grid.momentum = protocol.momentum();
+            runs.extend(expand(&grid)?);
         }
     }
     Ok(runs)

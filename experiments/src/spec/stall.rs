@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn the_reproductions_runs_are_every_factors_baseline() {
-        let repro = super::super::reproduction(&[0], FULL).unwrap();
+        let repro = super::super::reproduction(super::super::Protocol::Spec, &[0], FULL).unwrap();
         let cell = baseline_cell(&[0], FULL).unwrap();
         for b in &cell {
             let same = repro.iter().find(|r| r.name == b.run.name);
