@@ -24,7 +24,7 @@ fn report(args: &ReproduceArgs, data: &Dataset) -> Result<()> {
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    runs.retain(|r| r.config.run.momentum == args.protocol.momentum());
+    runs.retain(|r| args.protocol.owns(&r.config.run));
     for (d, _) in crate::spec::REPRODUCTION {
         if !runs.iter().any(|r| r.config.run.depth == d) {
             eprintln!("no runs of depth {d} yet: its figures are not drawn");

@@ -79,14 +79,11 @@ struct Cells<'a> {
 }
 
 impl<'a> Cells<'a> {
-    /// The complete run of this cell under the protocol (its momentum), with its summary.
+    /// The complete run of this cell under the protocol, with its summary.
     fn complete(&self, depth: usize, init: &str, seed: u64) -> Option<(&'a RunData, &'a Summary)> {
         let r = self.runs.iter().find(|r| {
             let s = &r.config.run;
-            s.depth == depth
-                && s.init == init
-                && s.seed == seed
-                && s.momentum == self.protocol.momentum()
+            s.depth == depth && s.init == init && s.seed == seed && self.protocol.owns(s)
         })?;
         Some((r, r.summary.as_ref()?))
     }

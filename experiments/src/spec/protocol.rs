@@ -37,6 +37,11 @@ impl Protocol {
         }
     }
 
+    /// Whether `run` was trained under this protocol: the two differ only in momentum.
+    pub fn owns(self, run: &RunSpec) -> bool {
+        run.momentum == self.momentum()
+    }
+
     /// Where its runs and report go unless `--out` says otherwise.
     pub fn default_out(self) -> &'static str {
         match self {
