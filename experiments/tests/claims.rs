@@ -99,3 +99,30 @@ fn readme_quotes_the_claims_report() {
     }
     assert_eq!(found, 6, "README quotes all six claims of CLAIMS.md");
 }
+
+/// The paper-like protocol's cells README quotes (lines `> **holds**: ...` or
+/// `> **fails**: ...` after a mention of that protocol) are cells of its `CLAIMS.md`.
+#[test]
+fn readme_quotes_the_paper_like_claims_report() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let claims =
+        std::fs::read_to_string(root.join("results/reproduction-paperlike/CLAIMS.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let cells: Vec<&str> = claims
+        .lines()
+        .flat_map(|l| l.split(" | "))
+        .map(str::trim)
+        .collect();
+    let quoted: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("> "))
+        .filter(|l| l.starts_with("**holds**: ") || l.starts_with("**fails**: "))
+        .collect();
+    assert!(!quoted.is_empty(), "README quotes the paper-like report");
+    for q in quoted {
+        assert!(
+            cells.contains(&q),
+            "README quotes `{q}`, no cell of results/reproduction-paperlike/CLAIMS.md"
+        );
+    }
+}
