@@ -49,14 +49,6 @@ impl Protocol {
             Protocol::PaperLike => "results/reproduction-paperlike",
         }
     }
-
-    /// Its name in files and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Spec => "spec",
-            Protocol::PaperLike => "paper-like",
-        }
-    }
 }
 
 /// How a test shortens a protocol: a fraction of each run's epochs, on the first
