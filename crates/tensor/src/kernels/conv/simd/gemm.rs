@@ -75,32 +75,55 @@ pub fn gemm_block(p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
 /// Computes one block on `isa` (`Avx2` or `Avx512`, which give the same bits). Panics if
 /// the CPU lacks the path, or (naming the operand) if any index it would touch is out of
 /// bounds, so the unsafe inner loop only ever reads and writes inside the slices.
+#[cfg(any(test, feature = "internals"))]
 pub(crate) fn gemm_block_on(isa: SimdPath, p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
     assert_runs(isa, "gemm_block");
     assert_in_bounds(p, max_rows(isa), NR, a, b, c);
+    // SAFETY: the path runs here and every index of the block is in bounds (asserted).
+    unsafe { block_unchecked(isa, p, a, b, c) }
+}
+
+/// Computes `p`'s block and the one 16 columns to its right (at most [`MR_PAIR`] rows)
+/// in one AVX-512 call: the same bits as two [`gemm_block_on`] calls. Panics as they do.
+#[cfg(test)]
+pub(crate) fn gemm_pair_on(p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert_runs(SimdPath::Avx512, "gemm_pair");
+    assert_in_bounds(p, MR_PAIR, 2 * NR, a, b, c);
+    // SAFETY: AVX-512F is available and every index of the pair is in bounds (asserted).
+    unsafe { pair_unchecked(p, a, b, c) }
+}
+
+/// [`gemm_block_on`] without its checks.
+///
+/// # Safety
+///
+/// `isa` is `Avx2` or `Avx512` and this CPU has it, `1 <= p.rows <= max_rows(isa)`, and
+/// every index of `a`, `b` and `c` that `p` describes for 16 columns is in bounds.
+unsafe fn block_unchecked(isa: SimdPath, p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if isa == SimdPath::Avx512 {
-        // SAFETY: AVX-512F is available (asserted), `p.rows` is at most `MR_512`, and
-        // every index the kernel touches is at most the maxima checked above.
+        // SAFETY: AVX-512F is available, `p.rows` is at most `MR_512`, and every index
+        // the kernel touches is in bounds (the contract).
         unsafe { avx512::block_rows(p, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 and FMA are available (asserted), `p.rows` is at most `MR`, and every
-    // index the kernel touches is at most the maxima checked above.
+    // SAFETY: AVX2 and FMA are available, `p.rows` is at most `MR`, and every index the
+    // kernel touches is in bounds (the contract).
     unsafe {
         avx2::block_rows(p, a.as_ptr(), b.as_ptr(), c.as_mut_ptr())
     }
 }
 
-/// Computes `p`'s block and the one 16 columns to its right (at most [`MR_PAIR`] rows)
-/// in one AVX-512 call: the same bits as two [`gemm_block_on`] calls. Panics as they do.
-pub(crate) fn gemm_pair_on(p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
-    assert_runs(SimdPath::Avx512, "gemm_pair");
-    assert_in_bounds(p, MR_PAIR, 2 * NR, a, b, c);
+/// The AVX-512 pair of blocks ([`avx512::pair`]) without checks.
+///
+/// # Safety
+///
+/// AVX-512F is available, `1 <= p.rows <= MR_PAIR`, and every index of `a`, `b` and `c`
+/// that `p` describes for 32 columns is in bounds.
+unsafe fn pair_unchecked(p: &Block, a: &[f32], b: &[f32], c: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX-512F is available (asserted), `p.rows` is at most `MR_PAIR`, and every
-    // index the kernel touches, 32 columns wide, is at most the maxima checked above.
+    // SAFETY: the contract is the kernel's.
     unsafe {
         avx512::pair_rows(p, a.as_ptr(), b.as_ptr(), c.as_mut_ptr())
     }
@@ -169,6 +192,18 @@ pub(crate) fn gemm(
     c: &mut [f32],
 ) {
     let isa = super::isa().expect("gemm: this CPU lacks AVX2/FMA");
+    assert!(
+        cols.is_multiple_of(NR),
+        "gemm: {cols} columns, not whole blocks of {NR}"
+    );
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    // Checked once for the whole product, not per block: a block's indices grow with its
+    // row and column offsets, so the last rows and columns reach furthest, and a block
+    // whose `rows` is all of them and whose columns are all of them bounds every block.
+    let whole = Block { rows, ..*template };
+    assert_in_bounds(&whole, rows, cols, a, b, c);
     let at = |o0: usize, r0: usize, most: usize| Block {
         rows: most.min(rows - o0),
         a_at: template.a_at + o0 * template.a_row,
@@ -183,13 +218,18 @@ pub(crate) fn gemm(
     };
     for r0 in (0..paired).step_by(2 * NR) {
         for o0 in (0..rows).step_by(MR_PAIR) {
-            gemm_pair_on(&at(o0, r0, MR_PAIR), a, b, c);
+            // SAFETY: the path is AVX-512 (detected by `isa`), the block has at most
+            // `MR_PAIR` rows, and its 32 columns end by `cols`: inside the whole product
+            // checked above.
+            unsafe { pair_unchecked(&at(o0, r0, MR_PAIR), a, b, c) };
         }
     }
     let most = max_rows(isa);
     for r0 in (paired..cols).step_by(NR) {
         for o0 in (0..rows).step_by(most) {
-            gemm_block_on(isa, &at(o0, r0, most), a, b, c);
+            // SAFETY: `isa` is a detected SIMD path, the block has at most `most` rows,
+            // and its 16 columns end by `cols`: inside the whole product checked above.
+            unsafe { block_unchecked(isa, &at(o0, r0, most), a, b, c) };
         }
     }
 }

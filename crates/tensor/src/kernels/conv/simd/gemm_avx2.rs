@@ -53,7 +53,7 @@ pub unsafe fn block_rows(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
 /// # Safety
 ///
 /// AVX2 and FMA are available, `R == p.rows`, and every index of `a`, `b` and `c`
-/// that `p` describes (up to the maxima [`super::gemm_block_on`] checks) is in bounds.
+/// that `p` describes (up to the maxima [`super::gemm`] checks) is in bounds.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn block<const R: usize>(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
     // SAFETY: every pointer below stays within the bounds of the contract.

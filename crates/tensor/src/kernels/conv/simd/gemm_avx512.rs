@@ -40,7 +40,7 @@ pub unsafe fn block_rows(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
 /// # Safety
 ///
 /// AVX-512F is available, `R == p.rows`, and every index of `a`, `b` and `c` that `p`
-/// describes (up to the maxima [`super::gemm_block_on`] checks) is in bounds.
+/// describes (up to the maxima [`super::gemm`] checks) is in bounds.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn block<const R: usize>(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
     // SAFETY: every pointer below stays within the bounds of the contract.
@@ -101,7 +101,7 @@ pub unsafe fn pair_rows(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
 /// # Safety
 ///
 /// AVX-512F is available, `R == p.rows`, and every index of `a`, `b` and `c` that `p`
-/// describes, widened to 32 columns (up to the maxima [`super::gemm_pair_on`] checks),
+/// describes, widened to 32 columns (up to the maxima [`super::gemm`] checks),
 /// is in bounds.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn pair<const R: usize>(p: &Block, a: *const f32, b: *const f32, c: *mut f32) {
@@ -218,14 +218,67 @@ pub unsafe fn dot<const PA: usize, const RB: usize>(
             }
             k += 8;
         }
-        for (i, acc) in acc.iter().enumerate() {
-            for (j, &v) in acc.iter().enumerate() {
-                let lo = _mm512_castps512_ps256(v);
-                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
-                let at = p.c_at + 2 * i * p.c_row + j * p.c_col;
-                *c.add(at) += avx2::sum_lanes(lo);
-                *c.add(at + p.c_row) += avx2::sum_lanes(hi);
-            }
+        // Every register's two halves summed, 8 registers at a time (unused ones zero).
+        let mut regs = [_mm512_setzero_ps(); 16];
+        for (r, &v) in regs.iter_mut().zip(acc.iter().flatten()) {
+            *r = v;
+        }
+        let mut sums = [0.0f32; 32];
+        let groups = (PA * RB).div_ceil(8);
+        for (sums, regs) in sums
+            .chunks_exact_mut(16)
+            .zip(regs.chunks_exact(8))
+            .take(groups)
+        {
+            sums.copy_from_slice(&sum_halves(regs.try_into().expect("8 registers")));
+        }
+        for (n, pair) in sums.chunks_exact(2).take(PA * RB).enumerate() {
+            let at = p.c_at + 2 * (n / RB) * p.c_row + (n % RB) * p.c_col;
+            *c.add(at) += pair[0];
+            *c.add(at + p.c_row) += pair[1];
         }
     }
+}
+
+/// The sums of the two 8-lane halves of each of 8 registers, `out[2n + h]` for half `h`
+/// of register `n`, each in [`avx2::sum_lanes`]'s order (lanes `k` and `k + 4`, then
+/// those sums two apart, then the two left), so the bits are the AVX2 path's; computed
+/// together, 14 shuffles for the 16 sums where one half at a time takes 48.
+///
+/// # Safety
+///
+/// AVX-512F is available.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn sum_halves(x: &[__m512; 8]) -> [f32; 16] {
+    // Quarters of two registers: [x.0, x.2, y.0, y.2] + [x.1, x.3, y.1, y.3] gives each
+    // half's 4 sums `v[k] + v[k + 4]` in its own quarter: x's halves, then y's.
+    let quarters = |x: __m512, y: __m512| {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0b10_00_10_00>(x, y),
+            _mm512_shuffle_f32x4::<0b11_01_11_01>(x, y),
+        )
+    };
+    let h: [__m512; 4] = std::array::from_fn(|m| quarters(x[2 * m], x[2 * m + 1]));
+    // Within each quarter: [h.0 + h.2, h.1 + h.3] of two registers side by side.
+    let pairs = |a: __m512, b: __m512| {
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0b01_00_01_00>(a, b),
+            _mm512_shuffle_ps::<0b11_10_11_10>(a, b),
+        )
+    };
+    let (p0, p1) = (pairs(h[0], h[1]), pairs(h[2], h[3]));
+    // And the two left: quarter `q`, lane `m` holds half `q` of `h[m]`.
+    let s = _mm512_add_ps(
+        _mm512_shuffle_ps::<0b10_00_10_00>(p0, p1),
+        _mm512_shuffle_ps::<0b11_01_11_01>(p0, p1),
+    );
+    let mut lanes = [0.0f32; 16];
+    // SAFETY: `lanes` holds 16 floats.
+    unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), s) };
+    // `h[m]` quarter `q` is half `q % 2` of register `2m + q / 2`.
+    std::array::from_fn(|i| {
+        let (n, half) = (i / 2, i % 2);
+        lanes[4 * (2 * (n % 2) + half) + n / 2]
+    })
 }

@@ -392,3 +392,94 @@ fn a_path_the_cpu_lacks_is_refused() {
         assert!(msg.contains("this CPU lacks"), "{isa:?}: {msg}");
     }
 }
+
+/// A product of several blocks each way (pairs of blocks and a last single block on
+/// AVX-512, a last short row block on both paths), read with two segments.
+fn product() -> (Block<'static>, usize, usize) {
+    let (rows, cols) = (19, 80);
+    let p = Block {
+        rows: 0,
+        a_at: 3,
+        a_row: 2 * 6,
+        a_k: 1,
+        a_segments: &[0, 6],
+        b_segments: &[0, 5],
+        seg_len: 6,
+        b_at: 1,
+        b_k: cols + 7,
+        c_at: 2,
+        c_row: cols + 4,
+        accumulate: false,
+    };
+    (p, rows, cols)
+}
+
+/// The furthest index `p` (as `gemm`'s template for `rows × cols`) reads in `a` and `b`
+/// and writes in `c`.
+fn product_ends(p: &Block, rows: usize, cols: usize) -> (usize, usize, usize) {
+    let last = p.seg_len - 1;
+    let a = p.a_at + (rows - 1) * p.a_row + p.a_segments.iter().max().unwrap() + last * p.a_k;
+    let b = p.b_at + p.b_segments.iter().max().unwrap() + last * p.b_k + cols - 1;
+    let c = p.c_at + (rows - 1) * p.c_row + cols - 1;
+    (a, b, c)
+}
+
+#[test]
+fn a_whole_product_matches_the_naive_sum() {
+    if super::super::isa().is_none() {
+        eprintln!("a_whole_product_matches_the_naive_sum: skipped: cpu lacks avx2");
+        return;
+    }
+    let (p, rows, cols) = product();
+    let (a_end, b_end, c_end) = product_ends(&p, rows, cols);
+    let (a, b) = (a_values(a_end + 1), b_values(b_end + 1));
+    let mut c = vec![f32::NAN; c_end + 1];
+    gemm(&p, rows, cols, &a, &b, &mut c);
+    for i in 0..rows {
+        for j in 0..cols {
+            let want: f64 = (0..p.seg_len)
+                .flat_map(|k| p.a_segments.iter().zip(p.b_segments).map(move |s| (k, s)))
+                .map(|(k, (&sa, &sb))| {
+                    let x = a[p.a_at + i * p.a_row + sa + k * p.a_k];
+                    let y = b[p.b_at + sb + k * p.b_k + j];
+                    f64::from(x) * f64::from(y)
+                })
+                .sum();
+            let got = c[p.c_at + i * p.c_row + j];
+            assert!(
+                (f64::from(got) - want).abs() < 1e-4,
+                "C[{i}][{j}] {got} vs {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_whole_product_checks_its_far_corner_once() {
+    if super::super::isa().is_none() {
+        eprintln!("a_whole_product_checks_its_far_corner_once: skipped: cpu lacks avx2");
+        return;
+    }
+    let (p, rows, cols) = product();
+    let (a_end, b_end, c_end) = product_ends(&p, rows, cols);
+    let lens = [
+        (a_end, b_end + 1, c_end + 1, "A reads"),
+        (a_end + 1, b_end, c_end + 1, "B reads"),
+        (a_end + 1, b_end + 1, c_end, "C writes"),
+    ];
+    for (a_len, b_len, c_len, what) in lens {
+        let err = std::panic::catch_unwind(|| {
+            gemm(
+                &p,
+                rows,
+                cols,
+                &vec![0.0; a_len],
+                &vec![0.0; b_len],
+                &mut vec![0.0; c_len],
+            );
+        })
+        .expect_err("a short operand must panic");
+        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains(what), "{what}: {msg}");
+    }
+}
