@@ -394,8 +394,13 @@ fn a_path_the_cpu_lacks_is_refused() {
 }
 
 /// A product of several blocks each way (pairs of blocks and a last single block on
-/// AVX-512, a last short row block on both paths), read with two segments.
-fn product() -> (Block<'static>, usize, usize) {
+/// AVX-512, a last short row block on both paths), read with two segments; `None`, with
+/// a `skipped:` line, where no SIMD path runs.
+fn product(test: &str) -> Option<(Block<'static>, usize, usize)> {
+    if super::super::isa().is_none() {
+        eprintln!("{test}: skipped: cpu lacks avx2");
+        return None;
+    }
     let (rows, cols) = (19, 80);
     let p = Block {
         rows: 0,
@@ -411,7 +416,7 @@ fn product() -> (Block<'static>, usize, usize) {
         c_row: cols + 4,
         accumulate: false,
     };
-    (p, rows, cols)
+    Some((p, rows, cols))
 }
 
 /// The furthest index `p` (as `gemm`'s template for `rows × cols`) reads in `a` and `b`
@@ -426,11 +431,9 @@ fn product_ends(p: &Block, rows: usize, cols: usize) -> (usize, usize, usize) {
 
 #[test]
 fn a_whole_product_matches_the_naive_sum() {
-    if super::super::isa().is_none() {
-        eprintln!("a_whole_product_matches_the_naive_sum: skipped: cpu lacks avx2");
+    let Some((p, rows, cols)) = product("a_whole_product_matches_the_naive_sum") else {
         return;
-    }
-    let (p, rows, cols) = product();
+    };
     let (a_end, b_end, c_end) = product_ends(&p, rows, cols);
     let (a, b) = (a_values(a_end + 1), b_values(b_end + 1));
     let mut c = vec![f32::NAN; c_end + 1];
@@ -456,11 +459,9 @@ fn a_whole_product_matches_the_naive_sum() {
 
 #[test]
 fn a_whole_product_checks_its_far_corner_once() {
-    if super::super::isa().is_none() {
-        eprintln!("a_whole_product_checks_its_far_corner_once: skipped: cpu lacks avx2");
+    let Some((p, rows, cols)) = product("a_whole_product_checks_its_far_corner_once") else {
         return;
-    }
-    let (p, rows, cols) = product();
+    };
     let (a_end, b_end, c_end) = product_ends(&p, rows, cols);
     let lens = [
         (a_end, b_end + 1, c_end + 1, "A reads"),
