@@ -77,7 +77,9 @@ impl Tape {
             }
             let Some(g) = grads[i].take() else { continue };
             let t0 = Instant::now();
-            let input_grads = self.input_grads(node, &g, &mut profile);
+            // A retained gradient is kept as it came; the sweep may reuse its own copy.
+            let retained = keep[i].then(|| g.clone());
+            let input_grads = self.input_grads(node, g, &mut profile);
             if let (Some(p), Some(kind)) = (profile.as_mut(), backward_kind(&node.op)) {
                 p.add(kind, t0.elapsed().as_secs_f64());
             }
@@ -86,7 +88,7 @@ impl Tape {
                     accumulate(&mut grads[input.0], gi);
                 }
             }
-            if keep[i] {
+            if let Some(g) = retained {
                 grads[i] = Some(g);
             }
         }
@@ -97,13 +99,15 @@ impl Tape {
         self.nodes[id.0].requires_grad
     }
 
-    /// The gradient each input of `node` receives from `g = ∂L/∂node`.
+    /// The gradient each input of `node` receives from `g = ∂L/∂node` (owned, so an op
+    /// may overwrite it rather than allocate).
     fn input_grads(
         &self,
         node: &Node,
-        g: &Tensor,
+        owned: Tensor,
         profile: &mut Option<Profile>,
     ) -> Vec<(NodeId, Tensor)> {
+        let g = &owned;
         let v = |id: NodeId| &self.nodes[id.0].value;
         match (&node.op, &node.saved) {
             (Op::Leaf, _) => vec![],
@@ -189,16 +193,11 @@ impl Tape {
                 // ∂L/∂x = col2im(Wᵀ·dZ), ∂L/∂W = Σ_n dZ_n·cols_nᵀ, ∂L/∂b = Σ dZ, where
                 // dZ = dY ⊙ 1[y > 0] with the rectifier fused (y > 0 ⇔ z > 0), else dY;
                 // reads x, W (and the output y)
-                let masked = relu.then(|| {
-                    elementwise::unary_backward::<elementwise::Relu>(
-                        node.value.view(),
-                        node.value.view(),
-                        g.view(),
-                    )
-                });
-                let gy = masked
-                    .as_ref()
-                    .unwrap_or(g)
+                let mut gz = owned;
+                if relu {
+                    elementwise::relu_mask_in_place(&mut gz, node.value.view());
+                }
+                let gy = gz
                     .view()
                     .into_dimensionality::<Ix4>()
                     .expect("conv grad rank");

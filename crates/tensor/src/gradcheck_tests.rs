@@ -189,10 +189,12 @@ fn conv2d_relu_fused() {
                 t.relu(z)
             };
             let r = uniform(t.value(y).shape(), -1.0, 1.0, 7);
-            let rc = t.constant(r);
+            let rc = t.constant(r.clone());
             let p = t.mul(y, rc);
             let l = t.sum(p);
-            let g = t.backward(l);
+            // y's own gradient kept as it came (the sweep masks its copy in place).
+            let g = t.backward_retaining(l, &[y]);
+            assert_eq!(g.get(y), Some(&r), "the retained gradient of y is ∂L/∂y");
             let grads: Vec<Tensor> = v.iter().map(|&id| g.get(id).unwrap().clone()).collect();
             (t.value(y).clone(), grads, t.len())
         };

@@ -48,6 +48,14 @@ pub fn unary_backward<U: Unary>(
         .par_map_collect(|&x, &y, &g| g * U::df(x, y))
 }
 
+/// `g ← g ⊙ relu′(y)` in place, from the rectifier's output `y` (`y > 0 ⇔ x > 0`): the
+/// same bits as [`unary_backward`]`::<Relu>(y, y, g)`, without a new array.
+pub fn relu_mask_in_place(g: &mut ArrayD<f32>, y: ArrayViewD<f32>) {
+    Zip::from(g)
+        .and(&y)
+        .par_for_each(|g, &y| *g *= Relu::df(y, y));
+}
+
 /// The input viewed as `[N, C, S]`, the axis the PReLU slope runs along in the middle.
 fn channel_view<'a>(
     op: &str,
@@ -143,6 +151,22 @@ mod tests {
         assert_eq!(y.as_slice().unwrap(), &[0.0, 0.0, 1.0]);
         let g = unary_backward::<Relu>(x.view(), y.view(), arr(&[3], &[5.0, 5.0, 5.0]).view());
         assert_eq!(g.as_slice().unwrap(), &[0.0, 0.0, 5.0]);
+    }
+
+    #[test]
+    fn the_in_place_mask_gives_the_bits_of_the_relu_backward() {
+        // Negative gradients where y is 0 become −0.0 both ways; NaN and ∞ pass alike.
+        let y = arr(&[2, 3], &[0.0, 2.0, 0.0, 1.0, 0.0, 3.0]);
+        let g = arr(
+            &[2, 3],
+            &[-5.0, -1.5, f32::NAN, f32::INFINITY, 4.0, f32::NAN],
+        );
+        let want = unary_backward::<Relu>(y.view(), y.view(), g.view());
+        let mut got = g.clone();
+        relu_mask_in_place(&mut got, y.view());
+        let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&want));
+        assert_eq!(got[[0, 0]].to_bits(), (-0.0f32).to_bits());
     }
 
     #[test]
