@@ -112,6 +112,8 @@ pub(super) struct Tiling {
     /// image (the rest of a short row, or a row below the last) are computed and
     /// overwritten by the next group or left in slots nothing reads.
     pub(super) groups: Vec<Group>,
+    /// The same groups two at a time for the AVX-512 transform ([`GroupPair`]).
+    pub(super) pairs: Vec<GroupPair>,
     /// One past the last slot any group writes.
     slots_written: usize,
     /// Distance between rows of `V` and `M` (one row per position and channel):
@@ -159,6 +161,7 @@ impl Tiling {
         };
         Self {
             slots_written: groups.iter().map(|g| g.slot + 8).max().unwrap_or(0),
+            pairs: GroupPair::pair_up(&groups),
             groups,
             h,
             w,
@@ -207,6 +210,77 @@ pub(super) struct Group {
     pub(super) b: (usize, usize),
 }
 
+/// Two groups transformed in one 16-lane register (AVX-512), the first group's tiles from
+/// lane 0 and the second's from lane `shift` (its slot's distance from the first's, at
+/// most 8): where the second starts before the first's 8 tiles end, it overwrites them,
+/// as it would transformed after it. A group left alone is its own second, masked off.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct GroupPair {
+    pub(super) first: Group,
+    pub(super) second: Group,
+    /// For lane `j`, where its tile's even elements lie among the 32 floats of the two
+    /// registers the transform loads (8 from each half of each group, see
+    /// `simd::winograd::input_512`); the odd elements are one further.
+    pub(super) even: [i32; 16],
+    /// The lanes stored: the first group's up to `shift`, the second's 8 after them.
+    pub(super) mask: u16,
+}
+
+impl GroupPair {
+    /// Consecutive groups two by two, where the second starts at most 8 slots after the
+    /// first (always, in the tilings of [`Tiling::new`]); any other group alone.
+    fn pair_up(groups: &[Group]) -> Vec<GroupPair> {
+        let mut pairs = Vec::with_capacity(groups.len().div_ceil(2));
+        let mut rest = groups;
+        while let Some((&first, after)) = rest.split_first() {
+            match after.first() {
+                Some(&second) if second.slot > first.slot && second.slot - first.slot <= 8 => {
+                    pairs.push(Self::new(first, second, second.slot - first.slot));
+                    rest = &after[1..];
+                }
+                _ => {
+                    pairs.push(Self::new(first, first, 8));
+                    rest = after;
+                }
+            }
+        }
+        pairs
+    }
+
+    /// Lane `j` holds tile `j` of `first` below `shift`, tile `j − shift` of `second`
+    /// from there. The registers hold `[first's 8 | second's 8]` of the groups' left
+    /// halves (floats 0-15) and of their right halves (16-31); tile `i` of a half starts
+    /// at float `2i`.
+    fn new(first: Group, second: Group, shift: usize) -> Self {
+        let place = |group: usize, tile: usize| {
+            let half = if tile < 4 { 0 } else { 16 };
+            (half + 8 * group + 2 * (tile % 4)) as i32
+        };
+        let even = std::array::from_fn(|j| {
+            if j < shift {
+                place(0, j)
+            } else if j - shift < 8 {
+                place(1, j - shift)
+            } else {
+                0
+            }
+        });
+        let lanes = (shift + 8).min(16);
+        let same = first.slot == second.slot;
+        let mask = if same {
+            0x00FF
+        } else {
+            ((1u32 << lanes) - 1) as u16
+        };
+        Self {
+            first,
+            second,
+            even,
+            mask,
+        }
+    }
+}
+
 /// `U[ξ][o][c] = (G w[o][c] Gᵀ)[ξ]`, the transformed weight in the GEMM's layout.
 fn weight_transform(w: ArrayView4<f32>) -> Vec<f32> {
     let (co, c, _, _) = w.dim();
@@ -224,10 +298,10 @@ fn weight_transform(w: ArrayView4<f32>) -> Vec<f32> {
     u
 }
 
-/// One thread's buffers, carved from its scratch memory: the zero-bordered input plane,
-/// `V`, `M` and the output plane.
+/// One thread's buffers, carved from its scratch memory: the zero-bordered input planes
+/// (one per channel), `V`, `M` and the output plane.
 struct Scratch<'a> {
-    plane: &'a mut [f32],
+    planes: &'a mut [f32],
     v: &'a mut [f32],
     m: &'a mut [f32],
     out: &'a mut [f32],
@@ -236,31 +310,41 @@ struct Scratch<'a> {
 impl<'a> Scratch<'a> {
     /// Floats the buffers take.
     fn len(t: &Tiling, c: usize, co: usize) -> usize {
-        whole_lines(t.plane_len()) + XI * (c + co) * t.ld + t.out_len()
+        c * whole_lines(t.plane_len()) + XI * (c + co) * t.ld + t.out_len()
     }
 
     /// Splits `buf` ([`Scratch::len`] floats, any contents) into the buffers and zeroes
-    /// the input plane (its border is read as the image's zero padding; the output plane
-    /// is written before it is read).
+    /// the input planes (their borders are read as the image's zero padding; the output
+    /// plane is written before it is read).
     fn new(buf: &'a mut [f32], t: &Tiling, c: usize, co: usize) -> Self {
         // `buf` starts on a line, and so (whole lines later) do `V` and `M`.
-        let (plane, rest) = buf.split_at_mut(whole_lines(t.plane_len()));
+        let (planes, rest) = buf.split_at_mut(c * whole_lines(t.plane_len()));
         let (v, rest) = rest.split_at_mut(XI * c * t.ld);
         let (m, out) = rest.split_at_mut(XI * co * t.ld);
-        plane.fill(0.0);
-        Self { plane, v, m, out }
+        planes.fill(0.0);
+        Self { planes, v, m, out }
     }
 
     /// `V` of the images `xs [n ≤ images, C, H, W]`, image `i`'s tiles from slot
     /// `i · per_image`.
+    ///
+    /// All channels of an image are packed before any is transformed: a transform reading
+    /// a plane right after its rows were copied in stalls on the copy's stores still in
+    /// flight (their loads straddle those stores), which cost most of its time.
     fn transform_inputs(&mut self, t: &Tiling, xs: ArrayView4<f32>) {
         let (c, plane) = (xs.dim().1, t.h * t.w);
+        let stride = whole_lines(t.plane_len());
         for (i, xn) in xs.axis_iter(Axis(0)).enumerate() {
             let xn = xn.to_slice().expect("winograd: contiguous image");
-            for (ci, xc) in xn.chunks_exact(plane).enumerate() {
-                t.pack(xc, self.plane);
+            for (xc, p) in xn
+                .chunks_exact(plane)
+                .zip(self.planes.chunks_exact_mut(stride))
+            {
+                t.pack(xc, p);
+            }
+            for (ci, p) in self.planes.chunks_exact(stride).enumerate() {
                 let at = ci * t.ld + i * t.per_image();
-                input_transform(t, self.plane, self.v, at, c * t.ld);
+                input_transform(t, p, self.v, at, c * t.ld);
             }
         }
     }
@@ -330,7 +414,14 @@ fn input_transform(t: &Tiling, plane: &[f32], v: &mut [f32], at: usize, stride: 
     );
     let last = at + (XI - 1) * stride + t.slots_written - 1;
     assert!(last < v.len(), "winograd: V writes {last}, len {}", v.len());
-    assert!(simd::available(), "winograd: this CPU lacks AVX2/FMA");
+    let isa = simd::isa().expect("winograd: this CPU lacks AVX2/FMA");
+    #[cfg(target_arch = "x86_64")]
+    if isa == crate::SimdPath::Avx512 {
+        // SAFETY: AVX-512F is available; the plane holds `plane_len` floats and every
+        // slot written, `at + ξ·stride + s` for `s < slots_written`, is at most `last`.
+        unsafe { simd::winograd::input_512(t, plane.as_ptr(), v.as_mut_ptr().add(at), stride) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX2 and FMA are available; the plane holds `plane_len` floats and every
     // slot written, `at + ξ·stride + s` for `s < slots_written`, is at most `last`.
@@ -365,5 +456,56 @@ fn output_transform(
     // holds `out_len` floats.
     unsafe {
         simd::winograd::output(t, m.as_ptr().add(at), stride, bias, relu, out.as_mut_ptr())
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::SimdPath;
+
+    /// The AVX-512 input transform against the AVX2 one, bit for bit over the whole of `V`
+    /// (slots no group writes included), on every kind of tiling: rows of tiles paired
+    /// (at most 4 tiles), one group a row (5 to 8), several (the groups of one row 8
+    /// slots apart, of the next fewer), a last pair whose second group starts 7 slots
+    /// after its first (12x14: its mask must stop at the last slot), odd sizes and a
+    /// single pixel.
+    #[test]
+    fn the_avx512_input_transform_gives_the_avx2_bits() {
+        if !SimdPath::Avx512.detected() {
+            eprintln!("the_avx512_input_transform_gives_the_avx2_bits: skipped: cpu lacks avx512f");
+            return;
+        }
+        for (h, w) in [
+            (7, 7),
+            (14, 14),
+            (12, 14),
+            (28, 28),
+            (5, 9),
+            (13, 15),
+            (3, 35),
+            (34, 2),
+            (1, 1),
+        ] {
+            let t = Tiling::new(h, w, 32);
+            let plane: Vec<f32> = (0..t.plane_len())
+                .map(|i| ((i * 37) % 101) as f32 * 0.173 - 8.0)
+                .collect();
+            let stride = t.slots_written + 5;
+            let run = |wide: bool| {
+                let mut v = vec![f32::NAN; 16 * stride];
+                // SAFETY: both paths run here (checked above); the plane holds `plane_len`
+                // floats and `v` every `ξ·stride + s` for `s < slots_written`.
+                unsafe {
+                    if wide {
+                        simd::winograd::input_512(&t, plane.as_ptr(), v.as_mut_ptr(), stride);
+                    } else {
+                        simd::winograd::input(&t, plane.as_ptr(), v.as_mut_ptr(), stride);
+                    }
+                }
+                v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            };
+            assert_eq!(run(true), run(false), "{h}x{w}");
+        }
     }
 }

@@ -1,25 +1,43 @@
 //! The Winograd transforms on 8 tiles at a time (AVX2): `V = Bᵀ d B` of the input tiles
-//! and `Aᵀ M A` of the output tiles (see `../winograd.rs` for the tiling).
+//! and `Aᵀ M A` of the output tiles (see `../winograd.rs` for the tiling); and the input
+//! transform on 16 tiles at a time (AVX-512), the same additions in the same order.
 
+#[cfg(doc)]
+use super::super::winograd::GroupPair;
 use super::super::winograd::{at, bt, sandwich, Lane, Tiling};
 use std::arch::x86_64::*;
 
-/// Eight floats in one register.
-#[derive(Clone, Copy)]
-struct V8(__m256);
+/// A register type for the transforms' [`Lane`]: its adds and subtracts, which are only
+/// built inside the functions below that have its features.
+macro_rules! lane {
+    ($(#[$doc:meta])* $name:ident($reg:ty), $add:ident, $sub:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        struct $name($reg);
 
-impl Lane for V8 {
-    #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        // SAFETY: only built inside the AVX2 functions below.
-        V8(unsafe { _mm256_add_ps(self.0, o.0) })
-    }
-    #[inline(always)]
-    fn sub(self, o: Self) -> Self {
-        // SAFETY: as above.
-        V8(unsafe { _mm256_sub_ps(self.0, o.0) })
-    }
+        impl Lane for $name {
+            #[inline(always)]
+            fn add(self, o: Self) -> Self {
+                // SAFETY: only built inside functions with these target features.
+                $name(unsafe { $add(self.0, o.0) })
+            }
+            #[inline(always)]
+            fn sub(self, o: Self) -> Self {
+                // SAFETY: as above.
+                $name(unsafe { $sub(self.0, o.0) })
+            }
+        }
+    };
 }
+
+lane!(
+    /// Eight floats in one register (AVX2).
+    V8(__m256), _mm256_add_ps, _mm256_sub_ps
+);
+lane!(
+    /// Sixteen floats in one register (AVX-512).
+    V16(__m512), _mm512_add_ps, _mm512_sub_ps
+);
 
 /// The even and the odd elements of the 8 floats at `pa` (lanes 0-3) and of the 8 at
 /// `pb` (lanes 4-7).
@@ -80,6 +98,92 @@ pub(in crate::kernels::conv) unsafe fn input(
                 _mm256_storeu_ps(dst.add(xi * stride), val.0);
             }
         }
+    }
+}
+
+/// [`input`] on AVX-512: two groups of 8 tiles per register ([`GroupPair`]). Each lane
+/// adds and subtracts what the AVX2 lane of its tile does, in the same order, so `V` is
+/// the same to the bit; each pair's 8 loads of 8 floats go into 4 registers, and 4
+/// permutes (where AVX2 needs 8 shuffles per group) pick every tile's four columns.
+///
+/// # Safety
+///
+/// AVX-512F is available; `plane` points at [`Tiling::plane_len`] readable floats;
+/// `v[ξ·stride + s]` is writable for every `ξ < 16` and `s < t.slots_written`.
+#[target_feature(enable = "avx512f")]
+pub(in crate::kernels::conv) unsafe fn input_512(
+    t: &Tiling,
+    plane: *const f32,
+    v: *mut f32,
+    stride: usize,
+) {
+    // SAFETY: every load is one the AVX2 transform makes, inside the plane (rows
+    // < 2·th + 4, columns < 2·twr + 2); every store is masked to the lanes of the pair's
+    // slots, all below `slots_written` (the contract).
+    unsafe {
+        let pw = t.plane_w();
+        let one = _mm512_set1_epi32(1);
+        for pair in &t.pairs {
+            let even = _mm512_loadu_si512(pair.even.as_ptr().cast());
+            let odd = _mm512_add_epi32(even, one);
+            let (first, second) = (&pair.first, &pair.second);
+            // The halves' first rows; row `r` is `r·pw` further. (No closure here: one
+            // would not share this function's target features, nor be inlined.)
+            let tile = |t: (usize, usize)| plane.add(2 * t.0 * pw + 2 * t.1);
+            let rows = [tile(first.a), tile(second.a), tile(first.b), tile(second.b)];
+            let d = [
+                columns(rows, even, odd),
+                columns(rows.map(|p| p.add(pw)), even, odd),
+                columns(rows.map(|p| p.add(2 * pw)), even, odd),
+                columns(rows.map(|p| p.add(3 * pw)), even, odd),
+            ];
+            let dst = v.add(first.slot);
+            for (xi, &val) in sandwich(d, bt, bt).iter().flatten().enumerate() {
+                _mm512_mask_storeu_ps(dst.add(xi * stride), pair.mask, val.0);
+            }
+        }
+    }
+}
+
+/// The four columns `d[r][0..4]` of one row of 16 tiles: tile `i` of a half reads the
+/// floats `2i..2i + 4` of that half's row; `p = [first.a, second.a, first.b, second.b]`
+/// point at the halves' rows, `even` and `odd` pick each lane's tile ([`GroupPair`]).
+///
+/// # Safety
+///
+/// AVX-512F is available, and `p[i][0..10]` is readable for each `i`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn columns(p: [*const f32; 4], even: __m512i, odd: __m512i) -> [V16; 4] {
+    // SAFETY: every load reads `p[i][0..8]` or `p[i][2..10]` (the contract).
+    unsafe {
+        let (a, b) = (both(p[0], p[1]), both(p[2], p[3]));
+        let (a2, b2) = (
+            both(p[0].add(2), p[1].add(2)),
+            both(p[2].add(2), p[3].add(2)),
+        );
+        [
+            V16(_mm512_permutex2var_ps(a, even, b)),
+            V16(_mm512_permutex2var_ps(a, odd, b)),
+            V16(_mm512_permutex2var_ps(a2, even, b2)),
+            V16(_mm512_permutex2var_ps(a2, odd, b2)),
+        ]
+    }
+}
+
+/// The 8 floats at `p` (lanes 0-7) and the 8 at `q` (lanes 8-15).
+///
+/// # Safety
+///
+/// AVX-512F is available, and `p[0..8]` and `q[0..8]` are readable.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn both(p: *const f32, q: *const f32) -> __m512 {
+    // SAFETY: both 8-float loads are inside readable memory (the contract).
+    unsafe {
+        let lo = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(p)));
+        let hi = _mm256_castps_pd(_mm256_loadu_ps(q));
+        _mm512_castpd_ps(_mm512_insertf64x4::<1>(lo, hi))
     }
 }
 
