@@ -24,6 +24,7 @@ use crate::shape::conv_out;
 use crate::ConvGeom;
 use ndarray::parallel::prelude::*;
 use ndarray::{Array1, Array4, ArrayView1, ArrayView4, ArrayViewMut4, Axis};
+use rayon::slice::ParallelSliceMut;
 use std::mem::MaybeUninit;
 
 /// The micro-kernel and the SIMD check, for the benchmarks (feature `internals`).
@@ -253,16 +254,35 @@ fn as_forward(
     if !(geom.stride == 1 && d.kh == d.kw && geom.pad < d.kh) {
         return None;
     }
+    let flipped = flip(w);
     let k = d.kh;
-    let flipped = Array4::from_shape_fn((c, d.co, k, k), |(ci, o, i, j)| {
-        w[[o, ci, k - 1 - i, k - 1 - j]]
-    });
     let full = ConvGeom {
         stride: 1,
         pad: k - 1 - geom.pad,
     };
     let (_, d) = dims_of("conv2d_backward_input", &dy, &flipped.view(), full);
     Some((flipped, d))
+}
+
+/// `W′[c, o, i, j] = W[o, c, k−1−i, k−1−j]` of a square kernel: each kernel's `k²` values
+/// in reverse order, kernels transposed; filled plane by plane of `W′` over rayon.
+fn flip(w: ArrayView4<f32>) -> Array4<f32> {
+    let (co, c, k, _) = w.dim();
+    let kk = k * k;
+    let w = w.as_standard_layout();
+    let src = w.as_slice().expect("standard layout");
+    let mut out = vec![0.0f32; c * co * kk];
+    out.par_chunks_mut(co * kk)
+        .enumerate()
+        .for_each(|(ci, dst)| {
+            for (o, dst) in dst.chunks_exact_mut(kk).enumerate() {
+                let kernel = &src[(o * c + ci) * kk..][..kk];
+                for (d, &v) in dst.iter_mut().zip(kernel.iter().rev()) {
+                    *d = v;
+                }
+            }
+        });
+    Array4::from_shape_vec((c, co, k, k), out).expect("flipped shape")
 }
 
 /// The input gradient on `path`, or on the path chosen for it if `None`; panics if the

@@ -260,3 +260,19 @@ fn tiny_shapes_reach_every_kernel() {
         assert_eq!(ran.len(), expected, "{xs:?} -> {co}");
     }
 }
+
+/// The flipped, transposed weight of the input gradient, against its definition
+/// `W′[c, o, i, j] = W[o, c, k−1−i, k−1−j]`, for 3×3 and 5×5 kernels and unequal channels.
+#[test]
+fn the_flipped_weight_is_its_definition() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for (co, c, k) in [(3, 2, 3), (4, 7, 5), (1, 1, 1)] {
+        let w = random(&[co, c, k, k], &mut rng)
+            .into_dimensionality::<ndarray::Ix4>()
+            .unwrap();
+        let want = ndarray::Array4::from_shape_fn((c, co, k, k), |(ci, o, i, j)| {
+            w[[o, ci, k - 1 - i, k - 1 - j]]
+        });
+        assert_eq!(flip(w.view()), want, "{co}x{c}x{k}x{k}");
+    }
+}
