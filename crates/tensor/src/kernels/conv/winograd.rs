@@ -217,7 +217,9 @@ pub(super) struct Group {
 /// as it would transformed after it. A group left alone is its own second, masked off.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct GroupPair {
+    /// The group in lanes 0 to 7 (to `shift`, where the second starts sooner).
     pub(super) first: Group,
+    /// The group from lane `shift`; `first` again where the group is alone.
     pub(super) second: Group,
     /// For lane `j`, where its tile's even elements lie among the 32 floats of the two
     /// registers the transform loads (8 from each half of each group, see
