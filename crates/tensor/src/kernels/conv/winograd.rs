@@ -199,6 +199,20 @@ impl Tiling {
     fn pack(&self, x: &[f32], plane: &mut [f32]) {
         copy_rows(x, self.w, plane, self.plane_w() + 1, self.plane_w());
     }
+    /// Zeroes all of an input plane ([`Tiling::plane_len`] floats) that [`Tiling::pack`]
+    /// does not write: the rows above and below the image and, beside each of its rows,
+    /// the columns left and right of it.
+    fn zero_border(&self, plane: &mut [f32]) {
+        let pw = self.plane_w();
+        let (top, rest) = plane[..self.plane_len()].split_at_mut(pw);
+        top.fill(0.0);
+        let (rows, below) = rest.split_at_mut(self.h * pw);
+        below.fill(0.0);
+        for row in rows.chunks_exact_mut(pw) {
+            row[0] = 0.0;
+            row[self.w + 1..].fill(0.0);
+        }
+    }
 }
 
 /// 8 tiles transformed together, in two halves of 4 consecutive tiles of one row each.
@@ -330,14 +344,16 @@ impl<'a> Scratch<'a> {
     }
 
     /// Splits `buf` ([`Scratch::len`] floats, any contents) into the buffers and zeroes
-    /// the input planes (their borders are read as the image's zero padding; the output
-    /// plane is written before it is read).
+    /// the input planes' borders (read as the image's zero padding; every interior is
+    /// packed before it is read, and the output plane written before it is read).
     fn new(buf: &'a mut [f32], t: &Tiling, c: usize, co: usize) -> Self {
         // `buf` starts on a line, and so (whole lines later) do `V` and `M`.
         let (planes, rest) = buf.split_at_mut(c * whole_lines(t.plane_len()));
         let (v, rest) = rest.split_at_mut(XI * c * t.ld);
         let (m, out) = rest.split_at_mut(XI * co * t.ld);
-        planes.fill(0.0);
+        for p in planes.chunks_exact_mut(whole_lines(t.plane_len())) {
+            t.zero_border(p);
+        }
         Self { planes, v, m, out }
     }
 
@@ -479,6 +495,30 @@ fn output_transform(
 mod tests {
     use super::*;
     use crate::SimdPath;
+
+    /// A plane of stale values, its border zeroed and an image packed in: the image inside
+    /// a border of zeros, nothing stale left, on odd and even sizes.
+    #[test]
+    fn a_zeroed_border_and_a_packed_image_fill_the_whole_plane() {
+        for (h, w) in [(7, 7), (14, 14), (5, 9), (3, 35), (1, 1)] {
+            let t = Tiling::new(h, w, 32);
+            let mut plane = vec![f32::NAN; t.plane_len()];
+            let image: Vec<f32> = (0..h * w).map(|i| i as f32 + 1.0).collect();
+            t.zero_border(&mut plane);
+            t.pack(&image, &mut plane);
+            let pw = t.plane_w();
+            for (i, &v) in plane.iter().enumerate() {
+                let (y, x) = (i / pw, i % pw);
+                let inside = (1..=h).contains(&y) && (1..=w).contains(&x);
+                let want = if inside {
+                    image[(y - 1) * w + x - 1]
+                } else {
+                    0.0
+                };
+                assert_eq!(v.to_bits(), want.to_bits(), "{h}x{w} at ({y}, {x})");
+            }
+        }
+    }
 
     /// The AVX-512 input transform against the AVX2 one, bit for bit over the whole of `V`
     /// (slots no group writes included), on every kind of tiling: rows of tiles paired
