@@ -1,0 +1,73 @@
+//! The tiling's plane borders and the AVX-512 input transform against the AVX2 one.
+
+use super::*;
+use crate::SimdPath;
+
+/// A plane of stale values, its border zeroed and an image packed in: the image inside
+/// a border of zeros, nothing stale left, on odd and even sizes.
+#[test]
+fn a_zeroed_border_and_a_packed_image_fill_the_whole_plane() {
+    for (h, w) in [(7, 7), (14, 14), (5, 9), (3, 35), (1, 1)] {
+        let t = Tiling::new(h, w, 32);
+        let mut plane = vec![f32::NAN; t.plane_len()];
+        let image: Vec<f32> = (0..h * w).map(|i| i as f32 + 1.0).collect();
+        t.zero_border(&mut plane);
+        t.pack(&image, &mut plane);
+        let pw = t.plane_w();
+        for (i, &v) in plane.iter().enumerate() {
+            let (y, x) = (i / pw, i % pw);
+            let inside = (1..=h).contains(&y) && (1..=w).contains(&x);
+            let want = if inside {
+                image[(y - 1) * w + x - 1]
+            } else {
+                0.0
+            };
+            assert_eq!(v.to_bits(), want.to_bits(), "{h}x{w} at ({y}, {x})");
+        }
+    }
+}
+
+/// The AVX-512 input transform against the AVX2 one, bit for bit over the whole of `V`
+/// (slots no group writes included), on every kind of tiling: rows of tiles paired
+/// (at most 4 tiles), one group a row (5 to 8), several (the groups of one row 8
+/// slots apart, of the next fewer), a last pair whose second group starts 7 slots
+/// after its first (12x14: its mask must stop at the last slot), odd sizes and a
+/// single pixel.
+#[test]
+fn the_avx512_input_transform_gives_the_avx2_bits() {
+    if !SimdPath::Avx512.detected() {
+        eprintln!("the_avx512_input_transform_gives_the_avx2_bits: skipped: cpu lacks avx512f");
+        return;
+    }
+    for (h, w) in [
+        (7, 7),
+        (14, 14),
+        (12, 14),
+        (28, 28),
+        (5, 9),
+        (13, 15),
+        (3, 35),
+        (34, 2),
+        (1, 1),
+    ] {
+        let t = Tiling::new(h, w, 32);
+        let plane: Vec<f32> = (0..t.plane_len())
+            .map(|i| ((i * 37) % 101) as f32 * 0.173 - 8.0)
+            .collect();
+        let stride = t.slots_written + 5;
+        let run = |wide: bool| {
+            let mut v = vec![f32::NAN; 16 * stride];
+            // SAFETY: both paths run here (checked above); the plane holds `plane_len`
+            // floats and `v` every `ξ·stride + s` for `s < slots_written`.
+            unsafe {
+                if wide {
+                    simd::winograd::input_512(&t, plane.as_ptr(), v.as_mut_ptr(), stride);
+                } else {
+                    simd::winograd::input(&t, plane.as_ptr(), v.as_mut_ptr(), stride);
+                }
+            }
+            v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(true), run(false), "{h}x{w}");
+    }
+}
