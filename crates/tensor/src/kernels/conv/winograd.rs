@@ -26,6 +26,9 @@ use ndarray::{Array4, ArrayView1, ArrayView4, ArrayViewMut4, Axis};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
+mod pairs;
+pub(super) use pairs::GroupPair;
+
 /// Positions of a transformed 4×4 tile.
 const XI: usize = 16;
 /// Floats of a chunk's transformed input (16 · C · tile slots) aimed at: 512 KiB, a
@@ -225,79 +228,6 @@ pub(super) struct Group {
     pub(super) b: (usize, usize),
 }
 
-/// Two groups transformed in one 16-lane register (AVX-512), the first group's tiles from
-/// lane 0 and the second's from lane `shift` (its slot's distance from the first's, at
-/// most 8): where the second starts before the first's 8 tiles end, it overwrites them,
-/// as it would transformed after it. A group left alone is its own second, masked off.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct GroupPair {
-    /// The group in lanes 0 to 7 (to `shift`, where the second starts sooner).
-    pub(super) first: Group,
-    /// The group from lane `shift`; `first` again where the group is alone.
-    pub(super) second: Group,
-    /// For lane `j`, where its tile's even elements lie among the 32 floats of the two
-    /// registers the transform loads (8 from each half of each group, see
-    /// `simd::winograd::input_512`); the odd elements are one further.
-    pub(super) even: [i32; 16],
-    /// The lanes stored: the first group's up to `shift`, the second's 8 after them.
-    pub(super) mask: u16,
-}
-
-impl GroupPair {
-    /// Consecutive groups two by two, where the second starts at most 8 slots after the
-    /// first (always, in the tilings of [`Tiling::new`]); any other group alone.
-    fn pair_up(groups: &[Group]) -> Vec<GroupPair> {
-        let mut pairs = Vec::with_capacity(groups.len().div_ceil(2));
-        let mut rest = groups;
-        while let Some((&first, after)) = rest.split_first() {
-            match after.first() {
-                Some(&second) if second.slot > first.slot && second.slot - first.slot <= 8 => {
-                    pairs.push(Self::new(first, second, second.slot - first.slot));
-                    rest = &after[1..];
-                }
-                _ => {
-                    pairs.push(Self::new(first, first, 8));
-                    rest = after;
-                }
-            }
-        }
-        pairs
-    }
-
-    /// Lane `j` holds tile `j` of `first` below `shift`, tile `j − shift` of `second`
-    /// from there. The registers hold `[first's 8 | second's 8]` of the groups' left
-    /// halves (floats 0-15) and of their right halves (16-31); tile `i` of a half starts
-    /// at float `2i`.
-    fn new(first: Group, second: Group, shift: usize) -> Self {
-        let place = |group: usize, tile: usize| {
-            let half = if tile < 4 { 0 } else { 16 };
-            (half + 8 * group + 2 * (tile % 4)) as i32
-        };
-        let even = std::array::from_fn(|j| {
-            if j < shift {
-                place(0, j)
-            } else if j - shift < 8 {
-                place(1, j - shift)
-            } else {
-                0
-            }
-        });
-        let lanes = (shift + 8).min(16);
-        let same = first.slot == second.slot;
-        let mask = if same {
-            0x00FF
-        } else {
-            ((1u32 << lanes) - 1) as u16
-        };
-        Self {
-            first,
-            second,
-            even,
-            mask,
-        }
-    }
-}
-
 /// `U[ξ][o][c] = (G w[o][c] Gᵀ)[ξ]`, the transformed weight in the GEMM's layout: each
 /// kernel's 16 values first side by side (written in order, kernels split over rayon),
 /// then each `ξ`'s plane gathered from them, again written in order. Written straight
@@ -482,12 +412,20 @@ fn output_transform(
         out.len(),
         t.out_len()
     );
-    assert!(simd::available(), "winograd: this CPU lacks AVX2/FMA");
+    let (m, out) = (m.as_ptr().wrapping_add(at), out.as_mut_ptr());
+    let isa = simd::isa().expect("winograd: this CPU lacks AVX2/FMA");
+    #[cfg(target_arch = "x86_64")]
+    if isa == crate::SimdPath::Avx512 {
+        // SAFETY: AVX-512F is available; every slot read is at most `last`, and `out`
+        // holds `out_len` floats.
+        unsafe { simd::winograd::output_512(t, m, stride, bias, relu, out) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX2 and FMA are available; every slot read is at most `last`, and `out`
     // holds `out_len` floats.
     unsafe {
-        simd::winograd::output(t, m.as_ptr().add(at), stride, bias, relu, out.as_mut_ptr())
+        simd::winograd::output(t, m, stride, bias, relu, out)
     }
 }
 

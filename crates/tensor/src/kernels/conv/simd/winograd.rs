@@ -4,7 +4,7 @@
 
 #[cfg(doc)]
 use super::super::winograd::GroupPair;
-use super::super::winograd::{at, bt, sandwich, Lane, Tiling};
+use super::super::winograd::{at, bt, sandwich, Group, Lane, Tiling};
 use std::arch::x86_64::*;
 
 /// A register type for the transforms' [`Lane`]: its adds and subtracts, which are only
@@ -227,5 +227,80 @@ pub(in crate::kernels::conv) unsafe fn output(
                 _mm256_storeu_ps(row_b, _mm256_permute2f128_ps::<0x31>(lo, hi));
             }
         }
+    }
+}
+
+/// [`output`] on AVX-512: two groups of 8 tiles per register ([`GroupPair`]), each lane
+/// the AVX2 lane's additions, bias and rectifier, in the same order, so the output is
+/// the same to the bit. The loads are masked to the pair's slots; for each output row,
+/// one permute per group lays its tiles' left and right outputs side by side, a row of
+/// 8 for each half.
+///
+/// # Safety
+///
+/// AVX-512F is available; `m[ξ·stride + s]` is readable for every `ξ < 16` and
+/// `s < t.slots_written`; `out` points at [`Tiling::out_len`] writable floats.
+#[target_feature(enable = "avx512f")]
+pub(in crate::kernels::conv) unsafe fn output_512(
+    t: &Tiling,
+    m: *const f32,
+    stride: usize,
+    bias: f32,
+    relu: bool,
+    out: *mut f32,
+) {
+    // SAFETY: every load is masked to the pair's slots, below `slots_written`; every
+    // store writes 8 outputs of a row of tiles the AVX2 transform writes, inside the
+    // output plane (the contract).
+    unsafe {
+        let (bias, zero, ow) = (_mm512_set1_ps(bias), _mm512_setzero_ps(), t.out_w());
+        for pair in &t.pairs {
+            let src = m.add(pair.first.slot);
+            // (A loop, not a closure: one would not share this function's features.)
+            let mut x = [[V16(zero); 4]; 4];
+            for (xi, v) in x.iter_mut().flatten().enumerate() {
+                *v = V16(_mm512_maskz_loadu_ps(pair.mask, src.add(xi * stride)));
+            }
+            let first = _mm512_loadu_si512(pair.out_first.as_ptr().cast());
+            let second = _mm512_loadu_si512(pair.out_second.as_ptr().cast());
+            let alone = pair.first.slot == pair.second.slot;
+            for (i, [y0, y1]) in sandwich(x, at, at).into_iter().enumerate() {
+                let (mut y0, mut y1) = (_mm512_add_ps(y0.0, bias), _mm512_add_ps(y1.0, bias));
+                if relu {
+                    (y0, y1) = (_mm512_max_ps(y0, zero), _mm512_max_ps(y1, zero));
+                }
+                store_rows(
+                    out,
+                    ow,
+                    i,
+                    &pair.first,
+                    _mm512_permutex2var_ps(y0, first, y1),
+                );
+                if !alone {
+                    let rows = _mm512_permutex2var_ps(y0, second, y1);
+                    store_rows(out, ow, i, &pair.second, rows);
+                }
+            }
+        }
+    }
+}
+
+/// Stores row `i` of a group's output tiles: the 8 outputs of its left half (lanes 0-7
+/// of `rows`) and of its right half (lanes 8-15).
+///
+/// # Safety
+///
+/// AVX-512F is available, and both rows' 8 floats lie inside the output plane `out`
+/// (rows of `ow` floats).
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_rows(out: *mut f32, ow: usize, i: usize, g: &Group, rows: __m512) {
+    // SAFETY: both stores are inside the plane (the contract).
+    unsafe {
+        let row_a = out.add((2 * g.a.0 + i) * ow + 2 * g.a.1);
+        let row_b = out.add((2 * g.b.0 + i) * ow + 2 * g.b.1);
+        let hi = _mm512_extractf64x4_pd::<1>(_mm512_castps_pd(rows));
+        _mm256_storeu_ps(row_a, _mm512_castps512_ps256(rows));
+        _mm256_storeu_ps(row_b, _mm256_castpd_ps(hi));
     }
 }
