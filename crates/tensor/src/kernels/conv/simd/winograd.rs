@@ -1,6 +1,6 @@
 //! The Winograd transforms on 8 tiles at a time (AVX2): `V = Bᵀ d B` of the input tiles
-//! and `Aᵀ M A` of the output tiles (see `../winograd.rs` for the tiling); and the input
-//! transform on 16 tiles at a time (AVX-512), the same additions in the same order.
+//! and `Aᵀ M A` of the output tiles (see `../winograd.rs` for the tiling); and both on 16
+//! tiles at a time (AVX-512), the same additions in the same order.
 
 #[cfg(doc)]
 use super::super::winograd::GroupPair;
@@ -127,8 +127,9 @@ pub(in crate::kernels::conv) unsafe fn input_512(
             let even = _mm512_loadu_si512(pair.even.as_ptr().cast());
             let odd = _mm512_add_epi32(even, one);
             let (first, second) = (&pair.first, &pair.second);
-            // The halves' first rows; row `r` is `r·pw` further. (No closure here: one
-            // would not share this function's target features, nor be inlined.)
+            // The halves' first rows; row `r` is `r·pw` further. (The intrinsics stay out
+            // of closures: a closure does not share this function's target features, and
+            // one that called them was not inlined.)
             let tile = |t: (usize, usize)| plane.add(2 * t.0 * pw + 2 * t.1);
             let rows = [tile(first.a), tile(second.a), tile(first.b), tile(second.b)];
             let d = [
