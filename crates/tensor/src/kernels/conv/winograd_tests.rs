@@ -19,6 +19,16 @@ const TILINGS: [(usize, usize); 9] = [
     (1, 1),
 ];
 
+/// [`TILINGS`] where AVX-512 runs; none, with a `skipped:` line, where it does not.
+fn tilings(test: &str) -> &'static [(usize, usize)] {
+    if SimdPath::Avx512.detected() {
+        &TILINGS
+    } else {
+        eprintln!("{test}: skipped: cpu lacks avx512f");
+        &[]
+    }
+}
+
 /// A plane of stale values, its border zeroed and an image packed in: the image inside
 /// a border of zeros, nothing stale left, on odd and even sizes.
 #[test]
@@ -47,11 +57,7 @@ fn a_zeroed_border_and_a_packed_image_fill_the_whole_plane() {
 /// (slots no group writes included), on every kind of tiling.
 #[test]
 fn the_avx512_input_transform_gives_the_avx2_bits() {
-    if !SimdPath::Avx512.detected() {
-        eprintln!("the_avx512_input_transform_gives_the_avx2_bits: skipped: cpu lacks avx512f");
-        return;
-    }
-    for (h, w) in TILINGS {
+    for &(h, w) in tilings("the_avx512_input_transform_gives_the_avx2_bits") {
         let t = Tiling::new(h, w, 32);
         let plane: Vec<f32> = (0..t.plane_len())
             .map(|i| ((i * 37) % 101) as f32 * 0.173 - 8.0)
@@ -79,11 +85,7 @@ fn the_avx512_input_transform_gives_the_avx2_bits() {
 /// the same tilings.
 #[test]
 fn the_avx512_output_transform_gives_the_avx2_bits() {
-    if !SimdPath::Avx512.detected() {
-        eprintln!("the_avx512_output_transform_gives_the_avx2_bits: skipped: cpu lacks avx512f");
-        return;
-    }
-    for (h, w) in TILINGS {
+    for &(h, w) in tilings("the_avx512_output_transform_gives_the_avx2_bits") {
         let t = Tiling::new(h, w, 32);
         let stride = t.slots_written + 5;
         let m: Vec<f32> = (0..16 * stride)
