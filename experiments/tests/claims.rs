@@ -62,8 +62,21 @@ fn regenerates(folder: &str, protocol: &str) {
 /// `| # | claim | cells... |`, every cell one of that claim's seed or verdict cells.
 #[test]
 fn readme_quotes_the_claims_report() {
+    readme_table_is_columns_of("results/reproduction/CLAIMS.md");
+}
+
+/// The same for the paper-like protocol's report and its own table in README.
+#[test]
+fn readme_quotes_the_paper_like_claims_report() {
+    readme_table_is_columns_of("results/reproduction-paperlike/CLAIMS.md");
+}
+
+/// The table README gives after the line that names `report` ("`report` without its
+/// criteria column"): all six claims, each row `| # | claim | cells... |` with every cell
+/// one of that claim's seed or verdict cells in `report`.
+fn readme_table_is_columns_of(report: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let claims = std::fs::read_to_string(root.join("results/reproduction/CLAIMS.md")).unwrap();
+    let claims = std::fs::read_to_string(root.join(report)).unwrap();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let cells = |line: &str| -> Vec<String> {
         line.trim()
@@ -74,49 +87,35 @@ fn readme_quotes_the_claims_report() {
     };
     let is_claim_row =
         |l: &&str| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit());
-    let report: Vec<Vec<String>> = claims.lines().filter(is_claim_row).map(cells).collect();
-    assert_eq!(report.len(), 6, "CLAIMS.md has six claims");
-    let quoted: Vec<Vec<String>> = readme.lines().filter(is_claim_row).map(cells).collect();
-    let mut found = 0;
-    for row in quoted.iter().filter(|r| r.len() >= 3) {
-        let Some(full) = report.iter().find(|r| r[0] == row[0] && r[1] == row[1]) else {
-            continue; // another numbered table
-        };
+    let rows: Vec<Vec<String>> = claims.lines().filter(is_claim_row).map(cells).collect();
+    assert_eq!(rows.len(), 6, "{report} has six claims");
+    let marker = format!("`{report}` without its criteria column");
+    let at = readme
+        .find(&marker)
+        .unwrap_or_else(|| panic!("README has no table of {report} (`{marker}`)"));
+    let quoted: Vec<Vec<String>> = readme[at..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter(is_claim_row)
+        .map(cells)
+        .collect();
+    assert_eq!(
+        quoted.len(),
+        6,
+        "README's table of {report} gives all six claims"
+    );
+    for row in &quoted {
+        let full = rows
+            .iter()
+            .find(|r| r[0] == row[0] && r[1] == row[1])
+            .unwrap_or_else(|| panic!("README's claim {} is not {report}'s", row[0]));
         for cell in &row[2..] {
             assert!(
                 full[3..].contains(cell),
-                "README's claim {} cell `{cell}` is none of CLAIMS.md's seed or verdict cells",
+                "README's claim {} cell `{cell}` is none of {report}'s seed or verdict cells",
                 row[0]
             );
         }
-        found += 1;
-    }
-    assert_eq!(found, 6, "README quotes all six claims of CLAIMS.md");
-}
-
-/// The paper-like protocol's cells README quotes (lines `> **holds**: ...` or
-/// `> **fails**: ...` after a mention of that protocol) are cells of its `CLAIMS.md`.
-#[test]
-fn readme_quotes_the_paper_like_claims_report() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let claims =
-        std::fs::read_to_string(root.join("results/reproduction-paperlike/CLAIMS.md")).unwrap();
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let cells: Vec<&str> = claims
-        .lines()
-        .flat_map(|l| l.split(" | "))
-        .map(str::trim)
-        .collect();
-    let quoted: Vec<&str> = readme
-        .lines()
-        .filter_map(|l| l.strip_prefix("> "))
-        .filter(|l| l.starts_with("**holds**: ") || l.starts_with("**fails**: "))
-        .collect();
-    assert!(!quoted.is_empty(), "README quotes the paper-like report");
-    for q in quoted {
-        assert!(
-            cells.contains(&q),
-            "README quotes `{q}`, no cell of results/reproduction-paperlike/CLAIMS.md"
-        );
     }
 }
