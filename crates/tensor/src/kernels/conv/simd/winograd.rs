@@ -264,7 +264,6 @@ pub(in crate::kernels::conv) unsafe fn output_512(
             }
             let first = _mm512_loadu_si512(pair.out_first.as_ptr().cast());
             let second = _mm512_loadu_si512(pair.out_second.as_ptr().cast());
-            let alone = pair.first.slot == pair.second.slot;
             for (i, [y0, y1]) in sandwich(x, at, at).into_iter().enumerate() {
                 let (mut y0, mut y1) = (_mm512_add_ps(y0.0, bias), _mm512_add_ps(y1.0, bias));
                 if relu {
@@ -277,7 +276,7 @@ pub(in crate::kernels::conv) unsafe fn output_512(
                     &pair.first,
                     _mm512_permutex2var_ps(y0, first, y1),
                 );
-                if !alone {
+                if !pair.alone() {
                     let rows = _mm512_permutex2var_ps(y0, second, y1);
                     store_rows(out, ow, i, &pair.second, rows);
                 }

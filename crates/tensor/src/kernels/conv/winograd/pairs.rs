@@ -69,23 +69,26 @@ impl GroupPair {
         let row = |lane0: usize| {
             std::array::from_fn(|k| {
                 let (tile, right) = (k / 2, k % 2);
-                ((lane0 + tile).min(15) + 16 * right) as i32
+                (lane0 + tile + 16 * right) as i32
             })
         };
         let lanes = (shift + 8).min(16);
-        let same = first.slot == second.slot;
-        let mask = if same {
-            0x00FF
-        } else {
-            ((1u32 << lanes) - 1) as u16
-        };
-        Self {
+        let mut pair = Self {
             first,
             second,
             even,
-            mask,
+            mask: ((1u32 << lanes) - 1) as u16,
             out_first: row(0),
             out_second: row(shift),
+        };
+        if pair.alone() {
+            pair.mask = 0x00FF;
         }
+        pair
+    }
+
+    /// Whether the first group is alone (its own second): only its 8 lanes count.
+    pub(in crate::kernels::conv) fn alone(&self) -> bool {
+        self.first.slot == self.second.slot
     }
 }
