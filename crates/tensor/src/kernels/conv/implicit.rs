@@ -217,9 +217,7 @@ pub(super) fn backward_weight(
                     g.pack_rows(xn, wd, x0, p * g.wp + p, &mut xp, plane);
                     let dyn_ = dyn_.as_slice().expect("contiguous dy");
                     g.pack_rows(dyn_, wd, x0, 0, &mut dyp, rows);
-                    for (src, db) in dyn_.chunks_exact(h * wd).zip(db.iter_mut()) {
-                        *db += src.iter().sum::<f32>();
-                    }
+                    add_plane_sums(dyn_, h * wd, &mut db);
                 }
                 let a = if dot_pairs(isa) {
                     interleave_pairs(&dyp, &mut paired, rows);
@@ -235,6 +233,38 @@ pub(super) fn backward_weight(
     let (dw, db) = sum_in_order(&partials, co * c * kk, co);
     let dw = Array4::from_shape_vec((co, c, k, k), dw).expect("dw shape");
     (dw, Array1::from(db))
+}
+
+/// `db[o] += Σ_i planes[o·len + i]`, each plane summed in order from its first element
+/// as `Iterator::sum` does (from `-0.0`), so the bits are that sum's; but eight planes at
+/// a time, eight chains of additions side by side where one plane alone waits on each
+/// addition's latency (that wait was a tenth of a training step).
+pub(super) fn add_plane_sums(planes: &[f32], len: usize, db: &mut [f32]) {
+    if len == 0 {
+        return; // empty planes add nothing
+    }
+    const PLANES: usize = 8;
+    let mut groups = planes.chunks_exact(PLANES * len);
+    let mut dbs = db.chunks_exact_mut(PLANES);
+    for (group, db) in groups.by_ref().zip(dbs.by_ref()) {
+        let rows: [&[f32]; PLANES] = std::array::from_fn(|l| &group[l * len..][..len]);
+        let mut sums = [-0.0f32; PLANES];
+        for i in 0..len {
+            for (s, row) in sums.iter_mut().zip(&rows) {
+                *s += row[i];
+            }
+        }
+        for (db, s) in db.iter_mut().zip(sums) {
+            *db += s;
+        }
+    }
+    for (plane, db) in groups
+        .remainder()
+        .chunks_exact(len)
+        .zip(dbs.into_remainder())
+    {
+        *db += plane.iter().sum::<f32>();
+    }
 }
 
 /// `dW[o][c][tap] += Σ_r dYp[o][r] · xp[c][r + tap]` for one group of images packed on

@@ -276,3 +276,28 @@ fn the_flipped_weight_is_its_definition() {
         assert_eq!(flip(w.view()), want, "{co}x{c}x{k}x{k}");
     }
 }
+
+#[test]
+fn plane_sums_are_iterator_sums_bit_for_bit() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for (planes, len) in [(1, 5), (7, 3), (8, 49), (9, 1), (17, 784), (24, 196)] {
+        let mut x: Vec<f32> = (0..planes * len)
+            .map(|_| rng.random_range(-1.0f32..1.0) * 10f32.powi(rng.random_range(-6..6)))
+            .collect();
+        // A plane of negative zeros and one with a NaN: their sums' bits must carry over.
+        x[..len].fill(-0.0);
+        if planes > 2 {
+            x[2 * len] = f32::NAN;
+        }
+        let start: Vec<f32> = (0..planes).map(|o| o as f32 * 0.25 - 1.0).collect();
+        let mut fast = start.clone();
+        implicit::add_plane_sums(&x, len, &mut fast);
+        let slow: Vec<f32> = start
+            .iter()
+            .zip(x.chunks_exact(len))
+            .map(|(&d, plane)| d + plane.iter().sum::<f32>())
+            .collect();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fast), bits(&slow), "{planes} planes of {len}");
+    }
+}
