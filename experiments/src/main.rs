@@ -7,6 +7,8 @@
 use clap::Parser;
 
 fn main() {
+    // Training steps reuse the memory the previous one freed (see `tensor::memory`).
+    tensor::memory::keep_freed_memory();
     let cli = match experiments::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -25,6 +25,7 @@ mod error;
 pub mod kernels;
 #[cfg(not(feature = "internals"))]
 mod kernels;
+pub mod memory;
 mod op;
 mod profile;
 pub mod shape;
