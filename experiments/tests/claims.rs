@@ -119,3 +119,55 @@ fn readme_table_is_columns_of(report: &str) {
         }
     }
 }
+
+/// README's reading of each report ("Read with the paper: ..." after its table) quotes
+/// only the report's numbers: every decimal and every ratio (`855x`) in that paragraph
+/// is one the report prints.
+#[test]
+fn readme_reading_of_each_report_quotes_its_numbers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for report in [
+        "results/reproduction/CLAIMS.md",
+        "results/reproduction-paperlike/CLAIMS.md",
+    ] {
+        let claims = std::fs::read_to_string(root.join(report)).unwrap();
+        let printed = numbers(&claims);
+        let table = readme
+            .find(&format!("`{report}` without its criteria column"))
+            .unwrap_or_else(|| panic!("README has no table of {report}"));
+        let at = table
+            + readme[table..]
+                .find("Read with the paper")
+                .unwrap_or_else(|| panic!("README does not read {report} with the paper"));
+        let paragraph = &readme[at..at + readme[at..].find("\n\n").unwrap_or(0)];
+        let quoted = numbers(paragraph);
+        assert!(quoted.len() >= 5, "README's reading of {report} quotes {quoted:?}");
+        for n in &quoted {
+            assert!(
+                printed.contains(n),
+                "README's reading of {report} quotes {n}, which the report does not print"
+            );
+        }
+    }
+}
+
+/// The decimals (`0.157`, `4.57`) and ratios (`855x`) in `text`, as written.
+fn numbers(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .map(|w| w.trim_end_matches('.'))
+        .filter(|w| {
+            let is_decimal = w.split_once('.').is_some_and(|(a, b)| {
+                !a.is_empty()
+                    && !b.is_empty()
+                    && a.bytes().all(|c| c.is_ascii_digit())
+                    && b.bytes().all(|c| c.is_ascii_digit())
+            });
+            let is_ratio = w.strip_suffix('x').is_some_and(|a| {
+                !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit())
+            });
+            is_decimal || is_ratio
+        })
+        .map(str::to_string)
+        .collect()
+}
