@@ -142,7 +142,10 @@ fn readme_reading_of_each_report_quotes_its_numbers() {
                 .unwrap_or_else(|| panic!("README does not read {report} with the paper"));
         let paragraph = &readme[at..at + readme[at..].find("\n\n").unwrap_or(0)];
         let quoted = numbers(paragraph);
-        assert!(quoted.len() >= 5, "README's reading of {report} quotes {quoted:?}");
+        assert!(
+            quoted.len() >= 5,
+            "README's reading of {report} quotes {quoted:?}"
+        );
         for n in &quoted {
             assert!(
                 printed.contains(n),
@@ -163,9 +166,9 @@ fn numbers(text: &str) -> Vec<String> {
                     && a.bytes().all(|c| c.is_ascii_digit())
                     && b.bytes().all(|c| c.is_ascii_digit())
             });
-            let is_ratio = w.strip_suffix('x').is_some_and(|a| {
-                !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit())
-            });
+            let is_ratio = w
+                .strip_suffix('x')
+                .is_some_and(|a| !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()));
             is_decimal || is_ratio
         })
         .map(str::to_string)
