@@ -23,8 +23,12 @@ pub const TRIM_THRESHOLD: usize = 1 << 30;
 pub fn keep_freed_memory() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        // Both thresholds are C ints to `mallopt`; checked when this compiles.
+        const _: () = assert!(MMAP_THRESHOLD <= libc::c_int::MAX as usize);
+        const _: () = assert!(TRIM_THRESHOLD <= libc::c_int::MAX as usize);
         let set = |option, value: usize| {
-            let value = libc::c_int::try_from(value).expect("threshold fits a C int");
+            // Fits: the assertions above.
+            let value = value as libc::c_int;
             // SAFETY: `mallopt` takes its options under malloc's own lock, so it may be
             // called at any time from any thread; both options are glibc's, both values
             // within the ranges it documents (so it returns 1).
