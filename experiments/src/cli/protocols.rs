@@ -116,12 +116,13 @@ pub struct ReproduceArgs {
     /// Seeds, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
     pub seeds: Vec<u64>,
-    /// Which protocol: the spec's (SGD with momentum 0.9), or the paper-like one (momentum
-    /// 0, the stall grid's cell where Xavier-30 stays at chance while MSRA-30 converges).
+    /// Which protocol: the spec's (SGD with momentum 0.9, weight decay 5e-4), the
+    /// paper-like one (momentum 0) or strong decay (weight decay 5e-3): the stall grid's
+    /// two cells where Xavier-30 stays at chance while MSRA-30 converges.
     #[arg(long, value_enum, default_value_t = spec::Protocol::Spec)]
     pub protocol: spec::Protocol,
-    /// Output folder [default: results/reproduction, or results/reproduction-paperlike
-    /// for `--protocol paper-like`].
+    /// Output folder [default: results/reproduction, results/reproduction-paperlike or
+    /// results/reproduction-strongdecay, after `--protocol`].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// How the grid is run.

@@ -1,6 +1,7 @@
 //! `experiments reproduce`: the paper's protocol (`spec::REPRODUCTION`) over seeds as one
 //! resumable grid: the plan and a time estimate first, then the runs, then the figures.
-//! `--protocol paper-like` runs the same grid without momentum, into its own folder.
+//! `--protocol paper-like` runs the same grid without momentum, `--protocol strong-decay`
+//! with weight decay 5e-3, each into its own folder.
 
 use crate::cli::ReproduceArgs;
 use crate::data::Dataset;
@@ -17,7 +18,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
 }
 
 /// The figures of both depths and `CLAIMS.md`/`claims.json`, from the runs of the
-/// protocol (those of its momentum) in `--out`.
+/// protocol (those of its momentum and weight decay) in `--out`.
 fn report(args: &ReproduceArgs, data: &Dataset) -> Result<()> {
     let out = args.out();
     let (mut runs, warnings) = load_runs(&out)?;

@@ -14,8 +14,8 @@ pub const REPRODUCTION: [(usize, f64); 2] = [(22, 6.0), (30, 10.0)];
 /// The initializers the paper compares.
 pub const REPRODUCTION_INITS: [&str; 2] = ["xavier", "msra"];
 
-/// The protocols `reproduce` runs: the same runs, depths, epochs and claims, under two
-/// optimizers.
+/// The protocols `reproduce` runs: the same runs, depths, epochs and claims, under three
+/// optimizer settings.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Protocol {
@@ -26,20 +26,32 @@ pub enum Protocol {
     /// (`results/stall/STALL.md`) where Xavier-30 stays at chance for all 10 epochs while
     /// MSRA-30 converges, as in the paper's Figure 3.
     PaperLike,
+    /// The spec's with weight decay 5e-3, ten times the spec's: the stall grid's other
+    /// cell where Xavier-30 stays at chance for all 10 epochs while MSRA-30 converges.
+    StrongDecay,
 }
 
 impl Protocol {
     /// The SGD momentum of its runs.
     pub fn momentum(self) -> f32 {
         match self {
-            Protocol::Spec => defaults::MOMENTUM,
+            Protocol::Spec | Protocol::StrongDecay => defaults::MOMENTUM,
             Protocol::PaperLike => 0.0,
         }
     }
 
-    /// Whether `run` was trained under this protocol: the two differ only in momentum.
+    /// The weight decay of its runs.
+    pub fn weight_decay(self) -> f32 {
+        match self {
+            Protocol::Spec | Protocol::PaperLike => defaults::WEIGHT_DECAY,
+            Protocol::StrongDecay => 5e-3,
+        }
+    }
+
+    /// Whether `run` was trained under this protocol: they differ only in momentum and
+    /// weight decay.
     pub fn owns(self, run: &RunSpec) -> bool {
-        run.momentum == self.momentum()
+        run.momentum == self.momentum() && run.weight_decay == self.weight_decay()
     }
 
     /// Where its runs and report go unless `--out` says otherwise.
@@ -47,6 +59,7 @@ impl Protocol {
         match self {
             Protocol::Spec => "results/reproduction",
             Protocol::PaperLike => "results/reproduction-paperlike",
+            Protocol::StrongDecay => "results/reproduction-strongdecay",
         }
     }
 }
@@ -98,8 +111,57 @@ pub fn reproduction(protocol: Protocol, seeds: &[u64], short: Shortened) -> Resu
         for (depth, epochs) in REPRODUCTION {
             let mut grid = baseline(depth, &REPRODUCTION_INITS, seed, epochs, short);
             grid.momentum = protocol.momentum();
+            grid.weight_decay = protocol.weight_decay();
             runs.extend(expand(&grid)?);
         }
     }
     Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: Shortened = Shortened {
+        epoch_scale: 1.0,
+        train_size: 0,
+        eval_size: defaults::EVAL_SIZE,
+    };
+
+    #[test]
+    fn each_protocol_changes_only_its_optimizer_setting_and_owns_only_its_runs() {
+        let all = [Protocol::Spec, Protocol::PaperLike, Protocol::StrongDecay];
+        let runs: Vec<Vec<RunSpec>> = all
+            .iter()
+            .map(|&p| reproduction(p, &[0, 1], FULL).unwrap())
+            .collect();
+        for (p, rs) in all.iter().zip(&runs) {
+            assert_eq!(rs.len(), 8, "{p:?}: 2 seeds x 2 depths x 2 initializers");
+            for (r, spec) in rs.iter().zip(&runs[0]) {
+                assert_eq!(
+                    (r.momentum, r.weight_decay),
+                    (p.momentum(), p.weight_decay())
+                );
+                let same = RunSpec {
+                    name: spec.name.clone(),
+                    momentum: spec.momentum,
+                    weight_decay: spec.weight_decay,
+                    ..r.clone()
+                };
+                assert_eq!(
+                    &same, spec,
+                    "{p:?} differs from the spec's only in its optimizer"
+                );
+                for (q, _) in all.iter().zip(&runs).filter(|(q, _)| *q != p) {
+                    assert!(!q.owns(r), "{q:?} owns {p:?}'s {}", r.name);
+                }
+                assert!(p.owns(r));
+            }
+        }
+        let mut names: Vec<&str> = runs.iter().flatten().map(|r| r.name.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 24, "names tell the protocols apart");
+        assert!(runs[2].iter().all(|r| r.name.contains("-wd0.005-")));
+    }
 }
