@@ -1,6 +1,7 @@
 //! The claims report is generated, never typed: `reproduce --report` on the committed runs
 //! of `results/reproduction/` (and `--protocol paper-like` on those of
-//! `results/reproduction-paperlike/`) writes `CLAIMS.md` and `claims.json` identical to the
+//! `results/reproduction-paperlike/`, `--protocol strong-decay` on those of
+//! `results/reproduction-strongdecay/`) writes `CLAIMS.md` and `claims.json` identical to the
 //! committed ones (regenerate and commit them whenever a run is added).
 
 mod common;
@@ -17,6 +18,12 @@ fn the_committed_claims_report_is_what_the_committed_runs_give() {
 #[test]
 fn the_committed_paper_like_claims_report_is_what_its_runs_give() {
     regenerates("reproduction-paperlike", "paper-like");
+}
+
+/// The same for the strong-decay protocol's folder.
+#[test]
+fn the_committed_strong_decay_claims_report_is_what_its_runs_give() {
+    regenerates("reproduction-strongdecay", "strong-decay");
 }
 
 /// `reproduce --protocol <protocol> --report` on copies of the runs committed under
@@ -69,6 +76,12 @@ fn readme_quotes_the_claims_report() {
 #[test]
 fn readme_quotes_the_paper_like_claims_report() {
     readme_table_is_columns_of("results/reproduction-paperlike/CLAIMS.md");
+}
+
+/// The same for the strong-decay protocol's report and its table in README.
+#[test]
+fn readme_quotes_the_strong_decay_claims_report() {
+    readme_table_is_columns_of("results/reproduction-strongdecay/CLAIMS.md");
 }
 
 /// The table README gives after the line that names `report` ("`report` without its
@@ -130,6 +143,7 @@ fn readme_reading_of_each_report_quotes_its_numbers() {
     for report in [
         "results/reproduction/CLAIMS.md",
         "results/reproduction-paperlike/CLAIMS.md",
+        "results/reproduction-strongdecay/CLAIMS.md",
     ] {
         let claims = std::fs::read_to_string(root.join(report)).unwrap();
         let printed = numbers(&claims);
