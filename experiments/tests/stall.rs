@@ -100,8 +100,8 @@ fn a_shortened_stall_grid_trains_every_cell_and_tables_it_beside_the_baseline() 
     let o = run(&[&["stall", "--plan"], &short[..]].concat());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let plan = String::from_utf8_lossy(&o.stderr);
-    // One seed: 8 narrow cells, 5 MSRA checks, the wide cell.
-    assert!(plan.contains("stall: 14 runs"), "{plan}");
+    // One seed: 8 narrow cells, 6 MSRA checks, the wide cell.
+    assert!(plan.contains("stall: 15 runs"), "{plan}");
     assert!(!out.join("runs").exists(), "--plan trains nothing");
 
     let o = run(&[&["stall"], &short[..]].concat());
@@ -113,7 +113,7 @@ fn a_shortened_stall_grid_trains_every_cell_and_tables_it_beside_the_baseline() 
     let rows = table["rows"].as_array().unwrap();
     assert_eq!(
         rows.len(),
-        2 + 14,
+        2 + 15,
         "the baseline's two runs, then the grid's"
     );
     assert!(rows.iter().all(|r| r["complete"] == true), "{table}");
@@ -133,7 +133,7 @@ fn a_shortened_stall_grid_trains_every_cell_and_tables_it_beside_the_baseline() 
     // The runs' table, before the predictions' table (a row per Xavier cell).
     let runs_part = md.split("## Predictions").next().unwrap();
     let table = runs_part.lines().filter(|l| l.starts_with("| "));
-    assert_eq!(table.count(), 1 + 16, "header and 16 rows:\n{md}");
+    assert_eq!(table.count(), 1 + 17, "header and 17 rows:\n{md}");
     let predictions = md.split("## Predictions").nth(1).unwrap();
     let predictions = predictions.split("## Growth").next().unwrap();
     let cells = predictions.lines().filter(|l| l.starts_with("| "));
@@ -151,7 +151,7 @@ fn a_shortened_stall_grid_trains_every_cell_and_tables_it_beside_the_baseline() 
     let o = run(&[&["stall", "--resume"], &short[..]].concat());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let skipped = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(skipped.matches("already complete, skipped").count(), 14);
+    assert_eq!(skipped.matches("already complete, skipped").count(), 15);
     std::fs::remove_file(out.join("STALL.md")).unwrap();
     let o = run(&[&["stall", "--report"], &short[..]].concat());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
