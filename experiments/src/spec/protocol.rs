@@ -11,6 +11,10 @@ use serde::Serialize;
 /// compared initializer, every other setting at the spec's default.
 pub const REPRODUCTION: [(usize, f64); 2] = [(22, 6.0), (30, 10.0)];
 
+/// The weight decay of the strong-decay protocol and of the stall grid's cell it comes
+/// from: ten times the spec's.
+pub const STRONG_DECAY: f32 = 5e-3;
+
 /// The initializers the paper compares.
 pub const REPRODUCTION_INITS: [&str; 2] = ["xavier", "msra"];
 
@@ -22,7 +26,7 @@ pub enum Protocol {
     /// The spec's: SGD with momentum 0.9, every setting at the spec's default.
     #[default]
     Spec,
-    /// The spec's with SGD without momentum: the one cell of the stall grid
+    /// The spec's with SGD without momentum: a cell of the stall grid
     /// (`results/stall/STALL.md`) where Xavier-30 stays at chance for all 10 epochs while
     /// MSRA-30 converges, as in the paper's Figure 3.
     PaperLike,
@@ -44,7 +48,7 @@ impl Protocol {
     pub fn weight_decay(self) -> f32 {
         match self {
             Protocol::Spec | Protocol::PaperLike => defaults::WEIGHT_DECAY,
-            Protocol::StrongDecay => 5e-3,
+            Protocol::StrongDecay => STRONG_DECAY,
         }
     }
 
@@ -74,6 +78,16 @@ pub struct Shortened {
     pub train_size: usize,
     /// Test images per evaluation.
     pub eval_size: usize,
+}
+
+impl Shortened {
+    /// Not shortened at all: the protocol's full runs, for tests of the plans.
+    #[cfg(test)]
+    pub(crate) const FULL: Shortened = Shortened {
+        epoch_scale: 1.0,
+        train_size: 0,
+        eval_size: defaults::EVAL_SIZE,
+    };
 }
 
 /// The spec's baseline grid of one seed: `depth` layers under `inits`, `epochs` long
@@ -122,18 +136,12 @@ pub fn reproduction(protocol: Protocol, seeds: &[u64], short: Shortened) -> Resu
 mod tests {
     use super::*;
 
-    const FULL: Shortened = Shortened {
-        epoch_scale: 1.0,
-        train_size: 0,
-        eval_size: defaults::EVAL_SIZE,
-    };
-
     #[test]
     fn each_protocol_changes_only_its_optimizer_setting_and_owns_only_its_runs() {
         let all = [Protocol::Spec, Protocol::PaperLike, Protocol::StrongDecay];
         let runs: Vec<Vec<RunSpec>> = all
             .iter()
-            .map(|&p| reproduction(p, &[0, 1], FULL).unwrap())
+            .map(|&p| reproduction(p, &[0, 1], Shortened::FULL).unwrap())
             .collect();
         for (p, rs) in all.iter().zip(&runs) {
             assert_eq!(rs.len(), 8, "{p:?}: 2 seeds x 2 depths x 2 initializers");

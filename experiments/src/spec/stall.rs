@@ -2,7 +2,7 @@
 //! at a time from the spec's baseline, and the MSRA runs that tell "stalls" from "cannot
 //! learn at all" where a factor might also stop MSRA.
 
-use super::protocol::{baseline, Shortened, REPRODUCTION};
+use super::protocol::{baseline, Shortened, REPRODUCTION, STRONG_DECAY};
 use super::{defaults, expand, Grid, RunSpec};
 use crate::data::InputScale;
 use anyhow::{ensure, Result};
@@ -180,7 +180,7 @@ pub const STALL_CELLS: [Cell; 9] = [
     cell(Level::Lr(0.003), 2, true),
     cell(Level::Lr(0.01), 2, true),
     cell(Level::WeightDecay(0.0), 2, false),
-    cell(Level::WeightDecay(5e-3), 2, true),
+    cell(Level::WeightDecay(STRONG_DECAY), 2, true),
     cell(Level::InputScale(InputScale::Caffe), 2, true),
     cell(Level::Head(Head::Paper), 2, true),
     cell(Level::Momentum(0.0), 2, true),
@@ -318,15 +318,9 @@ pub fn level_of(run: &RunSpec, factor: Factor) -> Option<Level> {
 mod tests {
     use super::*;
 
-    const FULL: Shortened = Shortened {
-        epoch_scale: 1.0,
-        train_size: 0,
-        eval_size: defaults::EVAL_SIZE,
-    };
-
     #[test]
     fn every_cell_differs_from_the_baseline_in_its_factor_alone_and_names_apart() {
-        let runs = stall(&[0, 1], FULL).unwrap();
+        let runs = stall(&[0, 1], Shortened::FULL).unwrap();
         // 8 narrow cells x 2 seeds, 6 MSRA checks, the wide cell's 2 runs.
         assert_eq!(runs.len(), 8 * 2 + 6 + 2);
         let mut names: Vec<&str> = runs.iter().map(|r| r.run.name.as_str()).collect();
@@ -359,7 +353,7 @@ mod tests {
     #[test]
     fn the_paper_head_lowers_the_gain_and_raises_the_sum_as_readme_says() {
         let norms = |head| {
-            let mut g = baseline(STALL_DEPTH, &["xavier"], 0, 1.0, FULL);
+            let mut g = baseline(STALL_DEPTH, &["xavier"], 0, 1.0, Shortened::FULL);
             Level::Head(head).apply(&mut g);
             let net = expand(&g).unwrap().remove(0).build_net().unwrap();
             let sq: Vec<f64> = net
@@ -391,8 +385,9 @@ mod tests {
 
     #[test]
     fn the_reproductions_runs_are_every_factors_baseline() {
-        let repro = super::super::reproduction(super::super::Protocol::Spec, &[0], FULL).unwrap();
-        let cell = baseline_cell(&[0], FULL).unwrap();
+        let repro = super::super::reproduction(super::super::Protocol::Spec, &[0], Shortened::FULL)
+            .unwrap();
+        let cell = baseline_cell(&[0], Shortened::FULL).unwrap();
         for b in &cell {
             let same = repro.iter().find(|r| r.name == b.run.name);
             assert_eq!(
