@@ -47,6 +47,9 @@ pub enum Command {
     /// Record a run's first steps with its initial weights and batches, for a replay in
     /// another framework (bench/lockstep.py).
     Lockstep(LockstepArgs),
+    /// Train committed runs' first iterations again from their config.json and compare
+    /// with their train.csv and first eval.csv row, bit for bit (exit 1 if any differs).
+    Verify(VerifyArgs),
 }
 
 /// The rectifier, as typed on the command line.
@@ -379,6 +382,23 @@ pub struct LockstepArgs {
     /// Training steps to take and record.
     #[arg(long, default_value_t = 1000)]
     pub steps: usize,
+}
+
+/// Flags of `verify`.
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// Run folders, e.g. results/reproduction/runs/d30-xavier-relu-s0.
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Iterations to replay per run (each of the run's own logged ones at most).
+    #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub iterations: usize,
+    /// Folder with the IDX files the runs trained on (their SHA-256s must match).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Worker threads (0: one per core; the numbers do not depend on it).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// A one-line hint for a list typed with spaces (`--depth 30 22`), which clap reads as a

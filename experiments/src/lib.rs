@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Lockstep(a)) => a.train.net.threads,
         Some(Command::Reproduce(a)) => a.grid.threads,
         Some(Command::Stall(a)) => a.grid.threads,
+        Some(Command::Verify(a)) => a.threads,
         None => cli.train.net.threads,
     };
     // A kernel path forced by DELVE_SIMD must exist on this CPU: said before anything runs.
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Reproduce(a)) => cmd::reproduce::run(a),
         Some(Command::Stall(a)) => cmd::stall::run(a),
         Some(Command::Plan(a)) => cmd::plan::run(a),
+        Some(Command::Verify(a)) => cmd::verify::run(a),
         None => cmd::train::run(cli.train),
     }
 }

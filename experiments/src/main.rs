@@ -24,6 +24,12 @@ fn main() {
             eprintln!("{e}");
             std::process::exit(stop.exit_code());
         }
+        if e.downcast_ref::<experiments::cmd::verify::Differs>()
+            .is_some()
+        {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
         eprintln!("error: {e:#}");
         std::process::exit(2);
     }

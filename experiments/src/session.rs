@@ -114,7 +114,7 @@ pub fn load_data_cut(
 /// Runs the grid. Every flag is validated, the data loaded, every run folder and
 /// checkpoint checked before the first step, so bad input costs nothing.
 pub fn train(runs: &[RunSpec], data: &Dataset, opts: &Options) -> Result<()> {
-    let files = data_files(data);
+    let files = FileSum::of(data);
     let out = &opts.out;
     let runs_dir = opts.runs_dir();
     std::fs::create_dir_all(&runs_dir)
@@ -305,16 +305,6 @@ fn draw(out: &Path, runs: &[RunSpec]) -> Result<()> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
-}
-
-/// The data files with the SHA-256 of the bytes that were loaded, recorded with the run.
-fn data_files(data: &Dataset) -> Vec<FileSum> {
-    data.files()
-        .map(|(path, sha256)| FileSum {
-            path: path.display().to_string(),
-            sha256: sha256.clone(),
-        })
-        .collect()
 }
 
 /// The progress bar of one run (a line per evaluation where there is no terminal), and

@@ -149,7 +149,19 @@ pub fn plain_net(
         .map(|r| r.output_shape[0])
         .unwrap_or(0);
     let mut layers: Vec<Box<dyn Layer>> = probe.into_layers();
-    let mut n_in = flat;
+    layers.extend(fc_head(cfg, flat, slope, init, rng)?);
+    Sequential::new(layers, &cfg.input)
+}
+
+/// `fc1 → act → fc2 → act → fc3` on `n_in` flattened features; weights drawn in layer
+/// order after the convs', by `init` or, for the paper's head, at its fixed stds.
+fn fc_head(
+    cfg: &PlainNetConfig,
+    n_in: usize,
+    slope: f64,
+    init: &dyn Initializer,
+    rng: &mut dyn RngCore,
+) -> Result<Vec<Box<dyn Layer>>> {
     let paper = PAPER_HEAD_STD.map(FixedStd);
     let fc_init = |i: usize| -> &dyn Initializer {
         match cfg.head {
@@ -157,31 +169,22 @@ pub fn plain_net(
             Head::Paper => &paper[i - 1],
         }
     };
+    let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(5);
+    let mut n_in = n_in;
     for i in 1..=2 {
-        layers.push(Box::new(Linear::new(
-            &format!("fc{i}"),
-            n_in,
-            cfg.fc_width,
-            slope,
-            fc_init(i),
-            rng,
-        )?));
+        let name = format!("fc{i}");
+        let fc = Linear::new(&name, n_in, cfg.fc_width, slope, fc_init(i), rng)?;
+        layers.push(Box::new(fc));
         layers.push(rectifier(
-            &format!("fc{i}.act"),
+            &format!("{name}.act"),
             cfg.fc_width,
             cfg.activation,
         )?);
         n_in = cfg.fc_width;
     }
-    layers.push(Box::new(Linear::new(
-        "fc3",
-        n_in,
-        cfg.classes,
-        0.0,
-        fc_init(3),
-        rng,
-    )?));
-    Sequential::new(layers, &cfg.input)
+    let fc3 = Linear::new("fc3", n_in, cfg.classes, 0.0, fc_init(3), rng)?;
+    layers.push(Box::new(fc3));
+    Ok(layers)
 }
 
 /// The three stages of 3×3 convs, each conv followed by the rectifier and each stage by

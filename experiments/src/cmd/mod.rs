@@ -9,3 +9,4 @@ pub mod plot;
 pub mod reproduce;
 pub mod stall;
 pub mod train;
+pub mod verify;

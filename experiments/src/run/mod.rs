@@ -6,6 +6,7 @@ pub mod estimate;
 pub mod evaluate;
 pub mod grid;
 pub mod metrics;
+pub mod replay;
 pub mod step;
 pub mod trainer;
 

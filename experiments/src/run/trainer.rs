@@ -178,6 +178,16 @@ impl<'a> Trainer<'a> {
         self.evals.last()
     }
 
+    /// The first evaluation (at iteration 0 for a run that started here).
+    pub fn first_eval(&self) -> Option<&EvalRow> {
+        self.evals.first()
+    }
+
+    /// Every `train.csv` row so far.
+    pub fn rows(&self) -> &[TrainRow] {
+        &self.rows
+    }
+
     /// Training images per second so far (evaluation excluded).
     pub fn images_per_sec(&self) -> f64 {
         (self.iteration * self.run.batch_size) as f64 / self.train_time.max(1e-9)

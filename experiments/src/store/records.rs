@@ -102,6 +102,18 @@ pub struct Provenance {
     pub threads: usize,
 }
 
+impl FileSum {
+    /// Every file `data` was read from, in its order (train images and labels, then test).
+    pub fn of(data: &crate::data::Dataset) -> Vec<FileSum> {
+        data.files()
+            .map(|(path, sha256)| FileSum {
+                path: path.display().to_string(),
+                sha256: sha256.clone(),
+            })
+            .collect()
+    }
+}
+
 impl Provenance {
     /// This process's.
     pub fn current() -> Self {
