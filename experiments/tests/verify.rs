@@ -102,6 +102,22 @@ fn a_folder_that_is_not_a_run_or_other_data_is_refused_in_one_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("not a run folder"), "{err}");
 
+    // A config.json whose settings were edited: refused before anything is built.
+    let folder = tmp.path().join("d10-msra-relu-s0");
+    copy_dir(
+        &repo().join("results/depth-sweep/runs/d10-msra-relu-s0"),
+        &folder,
+    );
+    let config = std::fs::read_to_string(folder.join("config.json")).unwrap();
+    let edited = config.replacen("\"fc_width\": 256", "\"fc_width\": 1099511627776", 1);
+    assert_ne!(config, edited);
+    std::fs::write(folder.join("config.json"), edited).unwrap();
+    let out = run(&["verify", folder.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("is not what its own settings make"), "{err}");
+
     // The same images, uncompressed: other files than the run's, so no replay.
     let data = tmp.path().join("data");
     std::fs::create_dir(&data).unwrap();

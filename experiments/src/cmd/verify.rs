@@ -31,6 +31,10 @@ struct Committed {
 fn read(dir: &Path) -> Result<Committed> {
     let config: Config = read_json(&dir.join("config.json"))
         .with_context(|| format!("{}: not a run folder", dir.display()))?;
+    config
+        .run
+        .check_recorded()
+        .with_context(|| format!("{}", dir.join("config.json").display()))?;
     let evals: Vec<EvalRow> = read_csv(&dir.join("eval.csv"))?;
     let rows: Vec<TrainRow> = read_csv(&dir.join("train.csv"))?;
     let eval = evals
