@@ -113,17 +113,35 @@ fn row_difference(c: &TrainRow, r: &TrainRow) -> Option<String> {
             c.iteration, r.iteration
         ));
     }
+    // (field, same bits, committed, replayed), in train.csv's column order, each value
+    // printed in its own type (a loss as the f32 the log holds).
+    let wide = |what, x: f64, y: f64| {
+        (
+            what,
+            x.to_bits() == y.to_bits(),
+            x.to_string(),
+            y.to_string(),
+        )
+    };
+    let narrow = |what, x: f32, y: f32| {
+        (
+            what,
+            x.to_bits() == y.to_bits(),
+            x.to_string(),
+            y.to_string(),
+        )
+    };
     let fields = [
-        ("epoch", c.epoch, r.epoch),
-        ("loss", f64::from(c.loss), f64::from(r.loss)),
-        ("lr", f64::from(c.lr), f64::from(r.lr)),
-        ("grad_norm_first", c.grad_norm_first, r.grad_norm_first),
-        ("grad_norm_last", c.grad_norm_last, r.grad_norm_last),
+        wide("epoch", c.epoch, r.epoch),
+        narrow("loss", c.loss, r.loss),
+        narrow("lr", c.lr, r.lr),
+        wide("grad_norm_first", c.grad_norm_first, r.grad_norm_first),
+        wide("grad_norm_last", c.grad_norm_last, r.grad_norm_last),
     ];
     fields
-        .iter()
-        .find(|(_, x, y)| x.to_bits() != y.to_bits())
-        .map(|(what, x, y)| {
+        .into_iter()
+        .find(|(_, same, _, _)| !same)
+        .map(|(what, _, x, y)| {
             format!(
                 "iteration {}: {what} {x} committed, {y} replayed",
                 c.iteration
@@ -193,7 +211,11 @@ mod tests {
         let loss = replayed.rows[1].loss;
         replayed.rows[1].loss = f32::from_bits(loss.to_bits() + 1);
         let d = first_difference(&eval(0.9), &committed, &replayed).unwrap();
-        assert!(d.starts_with("iteration 2: loss"), "{d}");
+        let bumped = replayed.rows[1].loss;
+        assert_eq!(
+            d,
+            format!("iteration 2: loss {loss} committed, {bumped} replayed")
+        );
         replayed.rows[1].loss = loss;
         let g = &mut replayed.rows[2].grad_norm_last;
         *g = f64::from_bits(g.to_bits() ^ 1);
