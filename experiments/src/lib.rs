@@ -17,6 +17,9 @@ pub mod store;
 use anyhow::Result;
 use cli::{Cli, Command};
 
+/// The most worker threads `--threads` may ask for (each is an OS thread with its stack).
+pub const MAX_THREADS: usize = 1024;
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let threads = match &cli.command {
@@ -32,6 +35,10 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     // A kernel path forced by DELVE_SIMD must exist on this CPU: said before anything runs.
     tensor::select_simd().map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        threads <= MAX_THREADS,
+        "--threads: at most {MAX_THREADS}, got {threads}"
+    );
     if threads > 0 {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 mod names;
 mod protocol;
 mod recorded;
+pub mod size;
 pub mod stall;
 use names::{activation_name, head_name, is_compared};
 pub use protocol::{reproduction, Protocol, Shortened, REPRODUCTION, REPRODUCTION_INITS};
@@ -161,7 +162,7 @@ impl RunSpec {
                 "fc",
                 self.fc_width.to_string(),
             ),
-            (self.lr != defaults::LR, "lr", self.lr.to_string()),
+            (self.lr != defaults::LR, "lr", init::compact_number(self.lr)),
             (
                 self.batch_size != defaults::BATCH_SIZE,
                 "b",
@@ -170,12 +171,12 @@ impl RunSpec {
             (
                 self.momentum != defaults::MOMENTUM,
                 "m",
-                self.momentum.to_string(),
+                init::compact_number(self.momentum),
             ),
             (
                 self.weight_decay != defaults::WEIGHT_DECAY,
                 "wd",
-                self.weight_decay.to_string(),
+                init::compact_number(self.weight_decay),
             ),
             (
                 self.train_size != defaults::TRAIN_SIZE,
@@ -310,6 +311,10 @@ pub fn validate_net(net: &NetGrid) -> Result<(Vec<usize>, Vec<String>, [usize; 3
     Ok((net.depth.clone(), inits, widths))
 }
 
+/// The longest run `--epochs` may ask for (the paper's protocol takes 10), so the
+/// iteration count stays a number the run will reach.
+pub const MAX_EPOCHS: f64 = 10_000.0;
+
 /// Checks the grid's training flags (learning rates, epochs, batch, momentum, weight
 /// decay, evaluation cadence, early stop), each with a one-line error naming the flag.
 fn validate_training(args: &Grid) -> Result<()> {
@@ -321,8 +326,8 @@ fn validate_training(args: &Grid) -> Result<()> {
         );
     }
     ensure!(
-        finite_pos(args.epochs),
-        "--epochs: must be positive, got {}",
+        finite_pos(args.epochs) && args.epochs <= MAX_EPOCHS,
+        "--epochs: must be positive and at most {MAX_EPOCHS}, got {}",
         args.epochs
     );
     ensure!(args.batch_size > 0, "--batch-size: must be at least 1");
@@ -383,6 +388,8 @@ pub fn expand(args: &Grid) -> Result<Vec<RunSpec>> {
                         stop_after_chance: args.stop_after_chance,
                     };
                     r.name = r.default_name();
+                    size::check_size(&r.net_config(), r.batch_size)
+                        .with_context(|| format!("run `{}`", r.name))?;
                     runs.push(r);
                 }
             }
@@ -455,6 +462,11 @@ mod tests {
                 &["--epochs", "6", "--eval-size", "100"],
                 "d30-xavier-relu-s0",
             ),
+            // No value makes a name too long for a file system.
+            (
+                &["--lr", "1e-30", "--weight-decay", "1e30"],
+                "d30-xavier-relu-lr1e-30-wd1e30-s0",
+            ),
         ];
         for (flags, want) in cases {
             let mut argv = vec!["--depth", "30", "--init", "xavier"];
@@ -473,6 +485,7 @@ mod tests {
         assert!(err(&["--lr", "-1"]).contains("--lr"));
         assert!(err(&["--lr", "NaN"]).contains("--lr"));
         assert!(err(&["--epochs", "0"]).contains("--epochs"));
+        assert!(err(&["--epochs", "1e30"]).contains("at most 10000"));
         assert!(err(&["--momentum", "1.5"]).contains("--momentum"));
         assert!(err(&["--init", "kaiming"]).contains("unknown initializer"));
         assert!(err(&["--width", "16,0,64"]).contains("--width"));

@@ -160,6 +160,19 @@ fn bad_flags_are_one_line_errors_with_exit_code_2() {
     assert_one_line_error(&run(&["--lr", "0", "--out", out]), "--lr");
     assert_one_line_error(&run(&["--lr", "NaN", "--out", out]), "--lr");
     assert_one_line_error(&run(&["--epochs", "-1", "--out", out]), "--epochs");
+    // Sizes that would never end or never fit are refused before anything is built.
+    let o = run(&["--init", "lsuv:max_iter=99999999999", "--out", out]);
+    assert_one_line_error(&o, "from 1 to 1000");
+    assert_one_line_error(&run(&["--threads", "100000", "--out", out]), "--threads");
+    let huge: [&[&str]; 4] = [
+        &["--depth", "4,1000000", "--out", out],
+        &["analyze", "--depth", "1000000", "--out", out],
+        &["analyze", "--width", "100000,100000,100000", "--out", out],
+        &["bench", "--batch-size", "100000000"],
+    ];
+    for args in huge {
+        assert_one_line_error(&run(args), "too large to build");
+    }
     assert!(
         std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
         "a refused run wrote files"

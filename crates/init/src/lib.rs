@@ -33,7 +33,7 @@ mod xavier;
 
 pub use error::{InitError, Result};
 pub use fans::{Fans, Mode};
-pub use options::Options;
+pub use options::{compact_number, Options};
 pub use sample::{draw, Dist};
 
 use ndarray::ArrayD;

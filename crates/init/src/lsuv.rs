@@ -33,10 +33,14 @@ pub struct Lsuv {
     base: Base,
 }
 
+/// The most scalings `max_iter` may allow per layer: Mishkin & Matas stop at 10, and a
+/// layer whose output variance is off after 1,000 will not come right.
+pub const MAX_ITER: usize = 1000;
+
 /// Builds `lsuv` from `tol`, `max_iter` and `base`.
 pub fn build(opts: &mut Options) -> Result<Box<dyn Initializer>> {
     let tol = opts.positive("tol", 0.1)?;
-    let max_iter = opts.count("max_iter", 10)?;
+    let max_iter = opts.count("max_iter", 10, MAX_ITER)?;
     let base = opts.value(
         "base",
         Base::Orthogonal,

@@ -39,7 +39,7 @@ pub fn build(opts: &mut Options) -> Result<Box<dyn Initializer>> {
                 .map(Slope::Fixed),
         },
         |s| match s {
-            Slope::Fixed(a) => a.to_string(),
+            Slope::Fixed(a) => crate::compact_number(*a),
             Slope::FromLayer => "auto".into(),
         },
         "expected a number or `auto`",

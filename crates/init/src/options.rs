@@ -1,6 +1,19 @@
 //! Parsing `name:key=value:key=value` into typed options, refusing any left unused.
 
 use crate::{Dist, InitError, Mode, Result};
+use std::fmt::{Display, LowerExp};
+
+/// A number as specs and run names write it: plainly (`0.005`), or in exponent form
+/// (`1e300`) where the plain form would take more than 12 characters, so no value can make
+/// a name too long for a file system. Both forms parse back to the same number.
+pub fn compact_number<T: Display + LowerExp>(x: T) -> String {
+    let plain = x.to_string();
+    if plain.len() <= 12 {
+        plain
+    } else {
+        format!("{x:e}")
+    }
+}
 
 /// The options of one initializer spec. Each builder takes the keys it understands;
 /// [`Options::finish`] then refuses any key nobody took, listing the accepted ones.
@@ -107,7 +120,7 @@ impl Options {
             key,
             default,
             finite,
-            f64::to_string,
+            |x| compact_number(*x),
             "expected a finite number",
         )
     }
@@ -119,21 +132,17 @@ impl Options {
             key,
             default,
             positive,
-            f64::to_string,
+            |x| compact_number(*x),
             "must be a positive number",
         )
     }
 
-    /// Takes a whole number of at least 1, or `default` when absent.
-    pub fn count(&mut self, key: &'static str, default: usize) -> Result<usize> {
-        let count = |v: &str| v.parse::<usize>().ok().filter(|&n| n >= 1);
-        self.value(
-            key,
-            default,
-            count,
-            usize::to_string,
-            "expected a whole number >= 1",
-        )
+    /// Takes a whole number from 1 to `max`, or `default` when absent. The bound keeps
+    /// an option that counts work (iterations, say) from asking for a run that never ends.
+    pub fn count(&mut self, key: &'static str, default: usize, max: usize) -> Result<usize> {
+        let count = |v: &str| v.parse::<usize>().ok().filter(|n| (1..=max).contains(n));
+        let expected = format!("expected a whole number from 1 to {max}");
+        self.value(key, default, count, usize::to_string, &expected)
     }
 
     /// Takes `mode=fan_in|fan_out|fan_avg`, or `default`.

@@ -165,6 +165,15 @@ fn errors_name_what_exists() {
     assert!(e.contains("must be a positive number"), "{e}");
     let e = by_name("gaussian:std=nan").unwrap_err().to_string();
     assert!(e.contains("must be a positive number"), "{e}");
+    for n in ["0", "1001", "99999999999"] {
+        let e = by_name(&format!("lsuv:max_iter={n}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a whole number from 1 to 1000"), "{e}");
+    }
+    assert!(by_name("lsuv:max_iter=1000").is_ok());
+    let huge = by_name("gaussian:std=1000000000000000000000").unwrap();
+    assert_eq!(huge.spec(), "gaussian:std=1e21", "a spec stays short");
     assert!(matches!(by_name("msra:mode"), Err(InitError::Malformed(_))));
     assert!(matches!(by_name(""), Err(InitError::Malformed(_))));
     assert!(matches!(

@@ -4,7 +4,7 @@
 use crate::cli::AnalyzeArgs;
 use crate::data::Dataset;
 use crate::report::{sweep, variance};
-use crate::spec::{self, validate_net};
+use crate::spec::{self, size, validate_net};
 use anyhow::{Context, Result};
 use layers::PlainNetConfig;
 use rand::seq::SliceRandom;
@@ -15,6 +15,9 @@ use rand_chacha::ChaCha8Rng;
 pub fn run(args: AnalyzeArgs) -> Result<()> {
     let (depths, inits, widths) = validate_net(&args.net.grid())?;
     anyhow::ensure!(args.batch_size > 0, "--batch-size: must be at least 1");
+    for &depth in &depths {
+        size::check_size(&net_config(&args, depth, widths), args.batch_size)?;
+    }
     let data =
         Dataset::load(&spec::data_dir(&args.net.data)).context("loading the data (see --data)")?;
     let mut order: Vec<usize> = (0..data.train.len()).collect();
@@ -34,13 +37,7 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
         .with_context(|| format!("creating output folder {}", dir.display()))?;
     let mut view = vec![];
     for &depth in &depths {
-        let cfg = PlainNetConfig {
-            depth,
-            widths,
-            fc_width: args.net.fc_width,
-            activation: args.net.activation.into(),
-            ..Default::default()
-        };
+        let cfg = net_config(&args, depth, widths);
         let mut all = vec![];
         for init in &inits {
             let rows = variance::measure(&cfg, init, &x, &labels, args.seed)?;
@@ -57,4 +54,15 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
         eprintln!("wrote {}", sweep::draw_view(&dir, view)?.display());
     }
     Ok(())
+}
+
+/// The analysed net of `depth` layers.
+fn net_config(args: &AnalyzeArgs, depth: usize, widths: [usize; 3]) -> PlainNetConfig {
+    PlainNetConfig {
+        depth,
+        widths,
+        fc_width: args.net.fc_width,
+        activation: args.net.activation.into(),
+        ..Default::default()
+    }
 }

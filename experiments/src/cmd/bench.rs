@@ -128,6 +128,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "--batch-size and --steps must be at least 1"
     );
     let cfg = net_config(&args)?;
+    crate::spec::size::check_size(&cfg, args.batch_size)?;
     let widths = cfg.widths;
     let init = init::by_name("msra")?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);

@@ -1,18 +1,14 @@
 //! A run read from a file (`config.json`), checked before anything is built from it.
 
 use super::{expand, Grid, NetGrid, RunSpec};
-use anyhow::{bail, ensure, Result};
-
-/// The most floats a recorded run's weights, or one batch's activations, may take (16
-/// GiB as f32); by this bound the paper's widths at batch 128 take under 10% of it.
-pub const MAX_FLOATS: u128 = 1 << 32;
+use anyhow::{bail, Result};
 
 impl RunSpec {
     /// Checks a run read from a file before anything is built from it: it must be what
     /// the flags of its own settings make (so each setting is valid, and its name, stages
-    /// and canonical initializer agree with them), and its net and one batch's activations
-    /// at most [`MAX_FLOATS`] floats each, so a hostile `config.json` cannot ask for
-    /// unbounded memory.
+    /// and canonical initializer agree with them, and its size is within
+    /// [`check_size`](super::size::check_size)'s bounds), so a hostile `config.json`
+    /// cannot ask for unbounded memory.
     pub fn check_recorded(&self) -> Result<()> {
         let grid = Grid {
             net: NetGrid {
@@ -43,45 +39,7 @@ impl RunSpec {
                 self.name
             );
         }
-        let (weights, activations) = self.footprint();
-        ensure!(
-            weights <= MAX_FLOATS && activations <= MAX_FLOATS,
-            "the recorded run `{}` is too large to build: {weights} weights, {activations} \
-             activations per batch (at most {MAX_FLOATS} each)",
-            self.name
-        );
         Ok(())
-    }
-
-    /// The net's weights and one batch's conv activations, in floats: an upper bound
-    /// (every conv at the input's resolution, the flatten too), saturating rather than
-    /// overflowing for any setting.
-    fn footprint(&self) -> (u128, u128) {
-        let cfg = self.net_config();
-        let [_, h, w] = cfg.input.map(|x| x as u128);
-        let plane = h * w;
-        let (mut weights, mut activations, mut c_in) = (0u128, 0u128, 1u128);
-        for (&convs, &width) in self.stages.iter().zip(&self.widths) {
-            let (convs, width) = (convs as u128, width as u128);
-            if convs == 0 {
-                continue;
-            }
-            let per_conv = 9u128.saturating_mul(width).saturating_mul(c_in.max(width));
-            weights = weights.saturating_add(per_conv.saturating_mul(convs));
-            let act = convs.saturating_mul(width).saturating_mul(plane);
-            activations = activations.saturating_add(act);
-            c_in = width;
-        }
-        let fc = self.fc_width as u128;
-        let flat = c_in.saturating_mul(plane);
-        let head = flat
-            .saturating_add(fc)
-            .saturating_add(cfg.classes as u128)
-            .saturating_mul(fc);
-        (
-            weights.saturating_add(head),
-            activations.saturating_mul(self.batch_size as u128),
-        )
     }
 }
 
