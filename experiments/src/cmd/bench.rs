@@ -3,9 +3,10 @@
 
 use crate::cli::BenchArgs;
 use crate::run::train_step;
+use crate::spec::{size::check_size, validate_net, NetGrid};
 use crate::store::records::median;
 use anyhow::{ensure, Result};
-use layers::{plain_net, PlainNetConfig, Sequential, Sgd, SgdConfig};
+use layers::{plain_net, Activation, PlainNetConfig, Sequential, Sgd, SgdConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -85,24 +86,24 @@ fn step(
     train_step(net, sgd, x.clone(), labels, profile).expect("the benchmark's loss is finite");
 }
 
-/// The benched net, from `--depth`, `--width` and `--fc-width`.
+/// The benched net, from `--depth`, `--width` and `--fc-width`, validated as `train`
+/// validates them (the same one-line errors, the same size bounds).
 fn net_config(args: &BenchArgs) -> Result<PlainNetConfig> {
-    let widths: [usize; 3] = args.width.clone().try_into().map_err(|w: Vec<usize>| {
-        anyhow::anyhow!(
-            "--width: expected three stage widths like 16,32,64, got {} values",
-            w.len()
-        )
+    let (_, _, widths) = validate_net(&NetGrid {
+        depth: vec![args.depth],
+        init: vec!["msra".into()],
+        activation: Activation::Relu,
+        width: args.width.clone(),
+        fc_width: args.fc_width,
     })?;
-    ensure!(
-        widths.iter().all(|&w| w > 0) && args.fc_width > 0,
-        "--width and --fc-width must be positive"
-    );
-    Ok(PlainNetConfig {
+    let cfg = PlainNetConfig {
         depth: args.depth,
         widths,
         fc_width: args.fc_width,
         ..Default::default()
-    })
+    };
+    check_size(&cfg, args.batch_size)?;
+    Ok(cfg)
 }
 
 /// Prints the result, as one JSON object or a line of text and the profile.
@@ -128,7 +129,6 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "--batch-size and --steps must be at least 1"
     );
     let cfg = net_config(&args)?;
-    crate::spec::size::check_size(&cfg, args.batch_size)?;
     let widths = cfg.widths;
     let init = init::by_name("msra")?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
