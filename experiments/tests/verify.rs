@@ -108,15 +108,21 @@ fn a_folder_that_is_not_a_run_or_other_data_is_refused_in_one_line() {
         &repo().join("results/depth-sweep/runs/d10-msra-relu-s0"),
         &folder,
     );
+    // A width the name does not carry, then one too large to build.
     let config = std::fs::read_to_string(folder.join("config.json")).unwrap();
-    let edited = config.replacen("\"fc_width\": 256", "\"fc_width\": 1099511627776", 1);
-    assert_ne!(config, edited);
-    std::fs::write(folder.join("config.json"), edited).unwrap();
-    let out = run(&["verify", folder.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("is not what its own settings make"), "{err}");
+    for (width, refusal) in [
+        ("512", "is not what its own settings make"),
+        ("1099511627776", "too large to build"),
+    ] {
+        let edited = config.replacen("\"fc_width\": 256", &format!("\"fc_width\": {width}"), 1);
+        assert_ne!(config, edited);
+        std::fs::write(folder.join("config.json"), edited).unwrap();
+        let out = run(&["verify", folder.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(refusal), "{err}");
+    }
 
     // The same images, uncompressed: other files than the run's, so no replay.
     let data = tmp.path().join("data");
