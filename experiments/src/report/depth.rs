@@ -1,7 +1,8 @@
 //! The figures of the paper's layout (Figs. 2 and 3) over seeds: per depth, test error
 //! and training loss against epochs (the mean over seeds as a line, the min-max range as
-//! a band), `ln 10 − loss` on a log axis where a stalled net's curve lives, and the first
-//! and last layers' gradient norms, smoothed.
+//! a band, and a thin line for a seed that runs on after the others stopped), `ln 10 −
+//! loss` on a log axis where a stalled net's curve lives, and the first and last layers'
+//! gradient norms, smoothed.
 
 use crate::report::figure::{self, color_for, palette, Band, Figure, Panel, Series, Stroke};
 use crate::report::runs::RunData;
@@ -73,9 +74,10 @@ fn groups<'a>(runs: impl IntoIterator<Item = &'a RunData>) -> Vec<Group<'a>> {
 /// A curve's `(x, y)` points.
 type Curve = Vec<(f64, f64)>;
 
-/// The mean over curves that share their x values (up to the shortest), and the min-max
-/// band (empty for one curve).
-fn spread(curves: &[Curve]) -> (Curve, Vec<(f64, f64, f64)>) {
+/// The mean over curves that share their x values (up to the shortest), the min-max band
+/// (empty for one curve), and what each longer curve has past the shortest's end (from
+/// the shortest's last point on, so that it joins the mean): each seed's own tail.
+fn spread(curves: &[Curve]) -> (Curve, Vec<(f64, f64, f64)>, Vec<Curve>) {
     let n = curves.iter().map(Vec::len).min().unwrap_or(0);
     let (mut mean, mut band) = (vec![], vec![]);
     for i in 0..n {
@@ -91,7 +93,12 @@ fn spread(curves: &[Curve]) -> (Curve, Vec<(f64, f64, f64)>) {
     if curves.len() < 2 {
         band.clear();
     }
-    (mean, band)
+    let tails = curves
+        .iter()
+        .filter(|c| c.len() > n)
+        .map(|c| c[n.saturating_sub(1)..].to_vec())
+        .collect();
+    (mean, band, tails)
 }
 
 /// The trailing mean over `window` points (fewer at the start): the smoothed loss.
@@ -122,7 +129,8 @@ fn running_median(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// The groups' mean curves and bands of one quantity.
+/// The groups' mean curves and bands of one quantity, and a thin line for each seed past
+/// its group's shortest run.
 fn lines(
     groups: &[Group],
     f: &dyn Fn(&RunData) -> Vec<(f64, f64)>,
@@ -132,13 +140,19 @@ fn lines(
     let (mut series, mut out_bands) = (vec![], vec![]);
     for g in groups {
         let curves: Vec<Vec<(f64, f64)>> = g.runs.iter().map(|r| f(r)).collect();
-        let (mean, band) = spread(&curves);
+        let (mean, band, tails) = spread(&curves);
         series.push(Series {
             label: g.label.clone(),
             color: g.color,
             points: mean,
             stroke,
         });
+        series.extend(tails.into_iter().map(|points| Series {
+            label: String::new(),
+            color: g.color,
+            points,
+            stroke: Stroke::Thin,
+        }));
         if bands && !band.is_empty() {
             out_bands.push(Band {
                 color: g.color,
@@ -275,12 +289,21 @@ fn footnote(depth: usize, groups: &[Group]) -> String {
             all.join("; ")
         );
     }
+    let uneven = groups.iter().any(|g| {
+        let len = |r: &&RunData| r.train.len();
+        g.runs.iter().map(len).min() != g.runs.iter().map(len).max()
+    });
     format!(
-        "Fashion-MNIST · {depth} layers · lr {} · batch {} · seeds {} · {} epochs · made by {}",
+        "Fashion-MNIST · {depth} layers · lr {} · batch {} · seeds {} · {} epochs{} · made by {}",
         distinct(&runs, &|r| r.config.run.lr.to_string()),
         distinct(&runs, &|r| r.config.run.batch_size.to_string()),
         distinct(&runs, &|r| r.config.run.seed.to_string()),
         distinct(&runs, &|r| r.config.run.epochs.to_string()),
+        if uneven {
+            " · thin line: one seed past the others' end"
+        } else {
+            ""
+        },
         all.join("; ")
     )
 }
@@ -322,15 +345,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spread_is_the_mean_and_range_over_curves_up_to_the_shortest() {
+    fn spread_is_the_mean_and_range_up_to_the_shortest_then_each_seed_alone() {
         let a = vec![(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)];
         let b = vec![(0.0, 3.0), (1.0, 1.0)];
-        let (mean, band) = spread(&[a.clone(), b]);
+        let (mean, band, tails) = spread(&[a.clone(), b.clone()]);
         assert_eq!(mean, [(0.0, 2.0), (1.0, 2.0)]);
         assert_eq!(band, [(0.0, 1.0, 3.0), (1.0, 1.0, 3.0)]);
-        let (mean, band) = spread(std::slice::from_ref(&a));
+        assert_eq!(
+            tails,
+            [vec![(1.0, 3.0), (2.0, 5.0)]],
+            "the longer seed goes on alone"
+        );
+        let (mean, band, tails) = spread(std::slice::from_ref(&a));
         assert_eq!(mean, a);
         assert!(band.is_empty(), "one seed has no band");
+        assert!(tails.is_empty(), "one seed has no tail");
+        let (_, _, tails) = spread(&[b.clone(), b]);
+        assert!(tails.is_empty(), "equal seeds have no tails");
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum Stroke {
     /// A thin, pale line behind the others (raw values under a smoothed curve); never in
     /// the legend.
     Faint,
+    /// A thin line: one run alone where the others it is averaged with have ended (a mean
+    /// over fewer seeds would change what the line means part-way); never in the legend.
+    Thin,
 }
 
 /// One curve.
@@ -154,7 +157,7 @@ fn legend_entries(figure: &Figure) -> Vec<Entry> {
         let series = p
             .series
             .iter()
-            .filter(|s| !s.label.is_empty() && s.stroke != Stroke::Faint)
+            .filter(|s| !s.label.is_empty() && !matches!(s.stroke, Stroke::Faint | Stroke::Thin))
             .map(|s| (s.label.clone(), s.color, Some(s.stroke)));
         let lines = p
             .hlines
@@ -365,7 +368,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
     draw_over(&mut chart, panel, (x0, x1))
 }
 
-/// What is drawn over a panel's bands: its curves (solid, dashed, markers, open
+/// What is drawn over a panel's bands: its curves (solid, dashed, thin, markers, open
 /// circles), then its reference lines across `x0..x1`, dashed.
 fn draw_over<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
@@ -387,6 +390,9 @@ fn draw_over<DB: DrawingBackend>(
                 .map_err(err)?,
             Stroke::Dashed => chart
                 .draw_series(DashedLineSeries::new(data, 8, 5, style))
+                .map_err(err)?,
+            Stroke::Thin => chart
+                .draw_series(LineSeries::new(data, color.stroke_width(1)))
                 .map_err(err)?,
             Stroke::Markers | Stroke::Faint => chart
                 .draw_series(data.into_iter().map(|p| Circle::new(p, 3, color.filled())))
@@ -423,7 +429,9 @@ fn draw_mark<DB: DrawingBackend>(
     let segment =
         |a: i32, b: i32| PathElement::new(vec![(x + a, y), (x + b, y)], color.stroke_width(3));
     match stroke {
-        Some(Stroke::Solid) | Some(Stroke::Faint) => strip.draw(&segment(0, 24)).map_err(err),
+        Some(Stroke::Solid) | Some(Stroke::Faint) | Some(Stroke::Thin) => {
+            strip.draw(&segment(0, 24)).map_err(err)
+        }
         Some(Stroke::Dashed) | None => {
             for a in [0, 10, 20] {
                 strip.draw(&segment(a, a + 6)).map_err(err)?;
