@@ -32,6 +32,10 @@ pub enum Command {
     Plot(PlotArgs),
     /// Write a run's trained weights as safetensors (names, shapes, F32), for other tools.
     Export(ExportArgs),
+    /// Each run's weights at its checkpoint against their initial draw and against weight
+    /// decay alone: how much of the first layer's gradient growth the norms explain
+    /// (DRIFT.md, drift.csv).
+    Drift(DriftArgs),
     /// Time a full training step and inference on synthetic data (medians).
     Bench(BenchArgs),
     /// The paper's protocol over seeds: 22 layers for 6 epochs and 30 for 10, Xavier and
@@ -190,6 +194,10 @@ pub struct TrainArgs {
     /// Also checkpoint every this many iterations (0: only at the end of each epoch).
     #[arg(long, default_value_t = 0)]
     pub checkpoint_every: usize,
+    /// Also keep the weights of every checkpoint, as `weights-<iteration>.safetensors` in
+    /// the run's folder (what `export` writes), for `drift`.
+    #[arg(long)]
+    pub keep_weights: bool,
     /// Train only the grid's run number N (as `experiments plan` numbers them, from 0);
     /// `--task` alone reads N from SLURM_ARRAY_TASK_ID (a Slurm job array).
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "slurm")]
@@ -361,6 +369,17 @@ pub struct BenchArgs {
     /// Also time each kind of op (conv forward, conv backward-data, ...).
     #[arg(long)]
     pub profile: bool,
+}
+
+/// Flags of `drift`.
+#[derive(Args, Debug, Clone)]
+pub struct DriftArgs {
+    /// The output folder of earlier runs (each run with a checkpoint is measured).
+    #[arg(default_value = "results")]
+    pub out: PathBuf,
+    /// Folder with the IDX files (the batch the mixed nets are measured on).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
 }
 
 /// Flags of `export`.

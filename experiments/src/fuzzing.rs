@@ -6,6 +6,7 @@ use crate::data::decode_idx;
 use crate::run::metrics;
 use crate::store::checkpoint::Checkpoint;
 use crate::store::records::{parse_csv, EvalRow, Logs, TrainRow};
+use crate::store::weights;
 use std::path::Path;
 
 /// IDX decoding: the first byte picks the number of dimensions (1-3), the rest is the file
@@ -29,6 +30,29 @@ pub fn checkpoint(input: &[u8]) {
         assert_eq!(again.run.name, ck.run.name);
         assert_eq!(again.params.len(), ck.params.len());
         assert_eq!(again.order, ck.order);
+    }
+}
+
+/// The parameter names the weights seeds hold (`tests/fuzz_seeds.rs` writes them).
+pub const WEIGHT_NAMES: [&str; 3] = ["stage1.conv1.weight", "stage1.conv1.bias", "fc1.weight"];
+
+/// Parsing of exported or kept weights, as `drift` reads them, holding
+/// [`WEIGHT_NAMES`]. What parses must serialise again and parse back to the same weights.
+pub fn weights(input: &[u8]) {
+    let names = WEIGHT_NAMES.map(String::from);
+    if let Ok(w) = weights::from_bytes(input, &names) {
+        let bytes = weights::to_bytes(&weights::Exported {
+            iteration: w.iteration,
+            complete: false,
+            run: &w.run,
+            params: &w.params,
+            normalisation: (0.0, 1.0),
+        })
+        .expect("parsed weights serialise");
+        let again = weights::from_bytes(&bytes, &names).expect("serialised weights re-parse");
+        assert_eq!(again.iteration, w.iteration);
+        assert_eq!(again.run.name, w.run.name);
+        assert_eq!(again.params, w.params);
     }
 }
 

@@ -25,7 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let threads = match &cli.command {
         Some(Command::Train(a)) | Some(Command::Plan(a)) => a.net.threads,
         Some(Command::Analyze(a)) => a.net.threads,
-        Some(Command::Plot(_)) | Some(Command::Export(_)) => 0,
+        Some(Command::Plot(_)) | Some(Command::Export(_)) | Some(Command::Drift(_)) => 0,
         Some(Command::Bench(a)) => a.threads,
         Some(Command::Lockstep(a)) => a.train.net.threads,
         Some(Command::Reproduce(a)) => a.grid.threads,
@@ -49,6 +49,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Analyze(a)) => cmd::analyze::run(a),
         Some(Command::Plot(a)) => cmd::plot::run(a),
         Some(Command::Export(a)) => cmd::export::run(a),
+        Some(Command::Drift(a)) => cmd::drift::run(a),
         Some(Command::Bench(a)) => cmd::bench::run(a),
         Some(Command::Lockstep(a)) => cmd::lockstep::run(a),
         Some(Command::Reproduce(a)) => cmd::reproduce::run(a),

@@ -6,7 +6,7 @@
 use crate::data::Dataset;
 use crate::report;
 use crate::run::grid::{self, Existing, Plan};
-use crate::run::{Observer, Outcome, Trainer};
+use crate::run::{Checkpointing, Observer, Outcome, Trainer};
 use crate::spec::{self, RunSpec};
 use crate::store::lock;
 use crate::store::records::{self, Config, FileSum, Provenance, Segment, Summary};
@@ -78,8 +78,8 @@ pub struct Options {
     pub out: PathBuf,
     /// `--overwrite`, `--resume`, or neither.
     pub existing: Existing,
-    /// Also checkpoint every this many iterations (0: at each epoch's end only).
-    pub checkpoint_every: usize,
+    /// When each run checkpoints, and whether it keeps its weights at each.
+    pub checkpointing: Checkpointing,
 }
 
 impl Options {
@@ -160,7 +160,7 @@ fn train_one(
     files: &[FileSum],
     opts: &Options,
 ) -> Result<()> {
-    let (out, checkpoint_every) = (&opts.out, opts.checkpoint_every);
+    let (out, checkpointing) = (&opts.out, opts.checkpointing);
     let dir = &opts.runs_dir().join(&r.name);
     let trainer = match plan {
         Plan::Skip => {
@@ -170,11 +170,11 @@ fn train_one(
         Plan::Resume(ck) => {
             eprintln!("{}: resuming at iteration {}", r.name, ck.iteration);
             record_segment(dir, ck.iteration)?;
-            Trainer::resume(r, data, dir, files, checkpoint_every, *ck)?
+            Trainer::resume(r, data, dir, files, checkpointing, *ck)?
         }
         Plan::Fresh => {
             grid::start_folder(dir, &config(r, data, files, out))?;
-            Trainer::start(r, data, dir, files, checkpoint_every)?
+            Trainer::start(r, data, dir, files, checkpointing)?
         }
     };
     // The bar is cleared (dropped) before anything else is printed.

@@ -4,6 +4,7 @@
 
 use experiments::store::checkpoint::Checkpoint;
 use experiments::store::records::FileSum;
+use experiments::store::weights;
 use rand::{Rng, SeedableRng};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -86,6 +87,22 @@ fn checkpoint_seeds_and_their_mutations_never_panic() {
 }
 
 #[test]
+fn weights_seeds_and_their_mutations_never_panic() {
+    let seeds = seeds("weights");
+    assert!(!seeds.is_empty(), "the weights seed corpus is missing");
+    let names = experiments::fuzzing::WEIGHT_NAMES.map(String::from);
+    for (name, seed) in &seeds {
+        if name.contains("valid") {
+            assert!(weights::from_bytes(seed, &names).is_ok(), "{name}");
+        }
+        experiments::fuzzing::weights(seed);
+        for m in mutations(seed, 1000) {
+            experiments::fuzzing::weights(&m);
+        }
+    }
+}
+
+#[test]
 fn csv_seeds_and_their_mutations_never_panic() {
     let seeds = seeds("csv");
     assert!(seeds.len() >= 3, "the csv seed corpus is missing");
@@ -157,6 +174,16 @@ fn write_seed_corpora() {
         ("stage1.conv1.bias".to_string(), t(&[2])),
         ("fc1.weight".to_string(), t(&[3, 4])),
     ];
+    std::fs::create_dir_all(seed_dir("weights")).unwrap();
+    let exported = weights::to_bytes(&weights::Exported {
+        iteration: 7,
+        complete: false,
+        run: &run,
+        params: &params,
+        normalisation: (0.286, 0.353),
+    })
+    .unwrap();
+    std::fs::write(seed_dir("weights").join("valid"), exported).unwrap();
     let ck = Checkpoint {
         iteration: 7,
         run,

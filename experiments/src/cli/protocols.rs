@@ -58,7 +58,10 @@ impl ProtocolFlags {
                 true => Existing::Resume,
                 false => Existing::Refuse,
             },
-            checkpoint_every: self.checkpoint_every,
+            checkpointing: crate::run::Checkpointing {
+                every: self.checkpoint_every,
+                keep_weights: false,
+            },
         }
     }
 

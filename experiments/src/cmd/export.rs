@@ -11,14 +11,11 @@
 //! weights give the same bytes.
 
 use crate::cli::ExportArgs;
-use crate::store::checkpoint::{self, f32_bytes, Bytes, Checkpoint};
+use crate::store::checkpoint::{self, Checkpoint};
 use crate::store::records::{read_json, Config};
+use crate::store::weights::{self, FILE};
 use anyhow::{Context, Result};
-use std::collections::HashMap;
 use std::path::Path;
-
-/// The `format` metadata value of an exported weights file.
-pub const FORMAT: &str = "delve-weights";
 
 /// Refuses an output that would replace anything but a regular file that is not one of
 /// the run's own (its checkpoint, logs, configuration): a device, a folder, a link, or the
@@ -39,7 +36,7 @@ fn check_output(out: &Path, run: &Path) -> Result<()> {
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n != "weights.safetensors"));
+        .filter(|p| p.file_name().is_some_and(|n| n != FILE));
     let target = canonical(out);
     for p in own {
         if canonical(&p) == target {
@@ -70,56 +67,23 @@ pub fn run(args: ExportArgs) -> Result<()> {
             ck.run.name, ck.iteration
         );
     }
-    let tensors: Vec<(String, Bytes)> = ck
-        .params
-        .iter()
-        .map(|(name, t)| (name.clone(), f32_bytes(t)))
-        .collect();
     let config: Config = read_json(&args.run.join("config.json"))?;
-    let (mean, std) = config.normalisation;
-    let meta: HashMap<String, String> = [
-        ("format", FORMAT.to_string()),
-        ("iteration", ck.iteration.to_string()),
-        ("complete", complete.to_string()),
-        ("run", serde_json::to_string(&ck.run)?),
-        ("input", "[N, 1, 28, 28]".to_string()),
-        ("normalisation_mean", mean.to_string()),
-        ("normalisation_std", std.to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let bytes = safetensors::serialize(tensors.iter().map(|(n, w)| (n.as_str(), w)), Some(meta))
-        .context("serialising the weights")?;
-    let bytes = sorted_header(&bytes)?;
-    let out = args
-        .output
-        .unwrap_or_else(|| args.run.join("weights.safetensors"));
+    let bytes = weights::to_bytes(&weights::Exported {
+        iteration: ck.iteration,
+        complete,
+        run: &ck.run,
+        params: &ck.params,
+        normalisation: config.normalisation,
+    })?;
+    let out = args.output.unwrap_or_else(|| args.run.join(FILE));
     check_output(&out, &args.run)?;
     crate::store::atomic::write_atomic(&out, &bytes)
         .with_context(|| format!("writing {}", out.display()))?;
     println!(
         "wrote {} ({} tensors, {} parameters)",
         out.display(),
-        tensors.len(),
+        ck.params.len(),
         ck.params.iter().map(|(_, t)| t.len()).sum::<usize>()
     );
     Ok(())
-}
-
-/// The safetensors file with its JSON header rewritten with sorted keys (the crate writes
-/// the metadata map in a random order), padded with spaces to 8 bytes as the format asks.
-/// The tensors' offsets are relative to the data, so they stay valid.
-fn sorted_header(bytes: &[u8]) -> Result<Vec<u8>> {
-    let n = u64::from_le_bytes(bytes[..8].try_into()?) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n])?;
-    // serde_json's map is a BTreeMap: keys come out sorted.
-    let mut text = serde_json::to_vec(&header)?;
-    while text.len() % 8 != 0 {
-        text.push(b' ');
-    }
-    let mut out = (text.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(&text);
-    out.extend_from_slice(&bytes[8 + n..]);
-    Ok(out)
 }

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod bench;
+pub mod drift;
 pub mod export;
 pub mod lockstep;
 pub mod plan;

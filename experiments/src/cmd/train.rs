@@ -3,6 +3,7 @@
 
 use crate::cli::TrainArgs;
 use crate::run::grid::Existing;
+use crate::run::Checkpointing;
 use crate::session::{self, Options};
 use anyhow::Result;
 
@@ -22,6 +23,9 @@ pub fn options(args: &TrainArgs) -> Options {
             (_, true) => Existing::Resume,
             _ => Existing::Refuse,
         },
-        checkpoint_every: args.checkpoint_every,
+        checkpointing: Checkpointing {
+            every: args.checkpoint_every,
+            keep_weights: args.keep_weights,
+        },
     }
 }

@@ -1,8 +1,10 @@
 //! What is made from runs and nets for people to read: the figures, the depth and PReLU
-//! reports, the stall table, the variance analysis at initialization, and the net summary.
+//! reports, the stall table, the variance analysis at initialization, where training moved
+//! the weights, and the net summary.
 
 pub mod claims;
 pub mod depth;
+pub mod drift;
 pub mod figure;
 pub mod prediction;
 pub mod prelu;

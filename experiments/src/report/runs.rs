@@ -24,15 +24,8 @@ pub struct RunData {
 /// run that cannot (naming the file and what is wrong) or that had rows with NaN or
 /// infinite values (dropped): a damaged run never stops the others from being drawn.
 pub fn load_runs(out: &Path) -> Result<(Vec<RunData>, Vec<String>)> {
-    let dir = out.join("runs");
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("config.json").exists())
-        .collect();
-    entries.sort();
     let (mut runs, mut warnings) = (vec![], vec![]);
-    for p in &entries {
+    for p in &run_dirs(out)? {
         match load_run(p) {
             Ok((run, 0)) => runs.push(run),
             Ok((run, dropped)) => {
@@ -46,6 +39,18 @@ pub fn load_runs(out: &Path) -> Result<(Vec<RunData>, Vec<String>)> {
         }
     }
     Ok((runs, warnings))
+}
+
+/// The folders under `<out>/runs/` that hold a `config.json`, sorted.
+pub fn run_dirs(out: &Path) -> Result<Vec<PathBuf>> {
+    let dir = out.join("runs");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("config.json").exists())
+        .collect();
+    entries.sort();
+    Ok(entries)
 }
 
 /// The builds and CPUs that made the complete `runs`: one line each, sorted (`5cddcee
@@ -62,7 +67,7 @@ pub fn made_by<'a>(runs: impl Iterator<Item = &'a RunData>) -> Vec<String> {
 }
 
 /// One run, with its rows that hold a non-finite number dropped (and counted).
-fn load_run(p: &Path) -> Result<(RunData, usize)> {
+pub fn load_run(p: &Path) -> Result<(RunData, usize)> {
     let train: Vec<TrainRow> = read_csv(&p.join("train.csv"))?;
     let eval: Vec<EvalRow> = read_csv(&p.join("eval.csv"))?;
     let slopes: Vec<SlopeRow> = match p.join("slopes.csv") {

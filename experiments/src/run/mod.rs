@@ -12,4 +12,4 @@ pub mod trainer;
 
 pub use batches::Batches;
 pub use step::{train_step, Step};
-pub use trainer::{Observer, Outcome, Quiet, Trainer};
+pub use trainer::{Checkpointing, Observer, Outcome, Quiet, Trainer};

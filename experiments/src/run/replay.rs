@@ -28,7 +28,7 @@ pub fn replay(
     let files = same_files(&config.data, data)?;
     grid::check_data(std::slice::from_ref(&config.run), data)?;
     grid::start_folder(scratch, config)?;
-    let mut trainer = Trainer::start(&config.run, data, scratch, &files, 0)?;
+    let mut trainer = Trainer::start(&config.run, data, scratch, &files, Default::default())?;
     for _ in 0..iterations {
         if trainer.step()?.is_none() {
             break; // the loss was not finite: the committed log stops there too

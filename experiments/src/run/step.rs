@@ -1,7 +1,7 @@
 //! The training step: forward, loss, backward and the SGD update, on one mini-batch.
 
 use layers::{Sequential, Sgd};
-use tensor::{ParamId, Profile, Tape, Tensor};
+use tensor::{Grads, ParamId, Profile, Tape, Tensor};
 
 /// What one training step measured.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,8 +29,28 @@ pub fn train_step(
     labels: &[usize],
     profile: Option<&mut Profile>,
 ) -> Result<Step, f32> {
+    let (step, tape, grads) = gradients(net, x, labels, profile.is_some())?;
+    let t0 = std::time::Instant::now();
+    sgd.step(net, &tape, &grads);
+    if let Some(p) = profile {
+        p.merge(tape.profile().expect("profiling"));
+        p.merge(grads.profile().expect("profiling"));
+        p.add("optimizer", t0.elapsed().as_secs_f64());
+    }
+    Ok(step)
+}
+
+/// The loss and its gradients of `net` on the batch `x` with `labels`, without updating
+/// anything: what a training step measures before its update (`Err(loss)` if the loss is
+/// not finite). `profile` records the tape's time per op kind.
+pub fn gradients(
+    net: &Sequential,
+    x: Tensor,
+    labels: &[usize],
+    profile: bool,
+) -> Result<(Step, Tape, Grads), f32> {
     let mut tape = Tape::new();
-    if profile.is_some() {
+    if profile {
         tape.enable_profiling();
     }
     let xin = tape.constant(x);
@@ -52,12 +72,5 @@ pub fn train_step(
         grad_norm_first: norm(weights.first()),
         grad_norm_last: norm(weights.last()),
     };
-    let t0 = std::time::Instant::now();
-    sgd.step(net, &tape, &grads);
-    if let Some(p) = profile {
-        p.merge(tape.profile().expect("profiling"));
-        p.merge(grads.profile().expect("profiling"));
-        p.add("optimizer", t0.elapsed().as_secs_f64());
-    }
-    Ok(step)
+    Ok((step, tape, grads))
 }

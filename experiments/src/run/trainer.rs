@@ -9,10 +9,12 @@ use crate::spec::RunSpec;
 use crate::store::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::store::records::{self, EvalRow, FileSum, SlopeRow, Summary, TrainRow};
 use crate::store::run_folder::Logs;
-use anyhow::Result;
+use crate::store::weights;
+use anyhow::{Context, Result};
 use layers::{Sequential, Sgd};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tensor::Tensor;
 
 /// What the training loop tells the world, and asks of it.
 pub trait Observer {
@@ -44,13 +46,23 @@ pub enum Outcome {
     },
 }
 
+/// When a run saves itself, and what it keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checkpointing {
+    /// Also checkpoint every this many iterations (0: at each epoch's end only).
+    pub every: usize,
+    /// Also keep the weights of every checkpoint, as `weights-<iteration>.safetensors` in
+    /// the run's folder (what `export` writes), for `drift`.
+    pub keep_weights: bool,
+}
+
 /// A run in progress: its net, optimizer, batches, logs and what it has logged so far.
 pub struct Trainer<'a> {
     run: &'a RunSpec,
     data: &'a Dataset,
     dir: PathBuf,
     files: Vec<FileSum>,
-    checkpoint_every: usize,
+    checkpointing: Checkpointing,
     net: Sequential,
     sgd: Sgd,
     batches: Batches,
@@ -74,22 +86,14 @@ impl<'a> Trainer<'a> {
         data: &'a Dataset,
         dir: &Path,
         files: &[FileSum],
-        checkpoint_every: usize,
+        checkpointing: Checkpointing,
     ) -> Result<Self> {
         let (net, per_layer) = run.build_net_on(data)?;
         if !per_layer.is_empty() {
             record_calibration(dir, run.calibration_images(data), per_layer)?;
         }
         let logs = Logs::create(dir, has_slopes(&net))?;
-        let mut t = Self::with(
-            run,
-            data,
-            dir,
-            files,
-            checkpoint_every,
-            (net, run.sgd()),
-            logs,
-        );
+        let mut t = Self::with(run, data, dir, files, checkpointing, (net, run.sgd()), logs);
         t.evaluate()?;
         Ok(t)
     }
@@ -101,7 +105,7 @@ impl<'a> Trainer<'a> {
         data: &'a Dataset,
         dir: &Path,
         files: &[FileSum],
-        checkpoint_every: usize,
+        checkpointing: Checkpointing,
         ck: Checkpoint,
     ) -> Result<Self> {
         let (mut net, mut sgd) = (run.build_net()?, run.sgd());
@@ -111,7 +115,7 @@ impl<'a> Trainer<'a> {
                 reason,
             })?;
         let logs = Logs::resume(dir, &ck, has_slopes(&net))?;
-        let mut t = Self::with(run, data, dir, files, checkpoint_every, (net, sgd), logs);
+        let mut t = Self::with(run, data, dir, files, checkpointing, (net, sgd), logs);
         let order = ck.order.iter().map(|&i| i as usize).collect();
         t.batches.restore(ck.shuffle_word_pos, order);
         t.train_time = ck.train_time_s;
@@ -127,7 +131,7 @@ impl<'a> Trainer<'a> {
         data: &'a Dataset,
         dir: &Path,
         files: &[FileSum],
-        checkpoint_every: usize,
+        checkpointing: Checkpointing,
         (net, sgd): (Sequential, Sgd),
         logs: Logs,
     ) -> Self {
@@ -137,7 +141,7 @@ impl<'a> Trainer<'a> {
             data,
             dir: dir.to_path_buf(),
             files: files.to_vec(),
-            checkpoint_every,
+            checkpointing,
             net,
             sgd,
             batches: Batches::new(run.seed, n_train, run.batch_size),
@@ -213,7 +217,7 @@ impl<'a> Trainer<'a> {
             let due = it.is_multiple_of(self.batches.per_epoch())
                 || it == self.total()
                 || self.escaped_long_enough()
-                || (self.checkpoint_every > 0 && it.is_multiple_of(self.checkpoint_every));
+                || (self.checkpointing.every > 0 && it.is_multiple_of(self.checkpointing.every));
             if due || stop {
                 self.checkpoint()?;
             }
@@ -298,9 +302,12 @@ impl<'a> Trainer<'a> {
     }
 
     /// Writes the checkpoint of the current step, after syncing the logs (so a checkpoint
-    /// never runs ahead of them).
+    /// never runs ahead of them), and keeps its weights if asked to.
     pub fn checkpoint(&mut self) -> Result<()> {
         self.logs.sync()?;
+        if self.checkpointing.keep_weights {
+            self.keep_weights()?;
+        }
         Checkpoint {
             iteration: self.iteration,
             run: self.run.clone(),
@@ -318,6 +325,26 @@ impl<'a> Trainer<'a> {
         }
         .write(&self.dir.join(checkpoint::FILE))?;
         Ok(())
+    }
+
+    /// Writes the current weights as `weights-<iteration>.safetensors`.
+    fn keep_weights(&self) -> Result<()> {
+        let params: Vec<(String, Tensor)> = self
+            .net
+            .params()
+            .iter()
+            .map(|p| (p.name.clone(), p.value.clone()))
+            .collect();
+        let bytes = weights::to_bytes(&weights::Exported {
+            iteration: self.iteration,
+            complete: self.iteration == self.total(),
+            run: self.run,
+            params: &params,
+            normalisation: (self.data.mean, self.data.std),
+        })?;
+        let path = self.dir.join(weights::kept_file(self.iteration));
+        crate::store::atomic::write_atomic(&path, &bytes)
+            .with_context(|| format!("writing {}", path.display()))
     }
 
     /// Loss and top-1 error on the full test set (`None` for a diverged run).

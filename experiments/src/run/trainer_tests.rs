@@ -72,7 +72,7 @@ impl Observer for StopAt {
 fn a_run_takes_its_steps_evaluates_on_schedule_and_summarises() {
     let (data, r) = (data(), spec());
     let tmp = tempfile::tempdir().unwrap();
-    let t = Trainer::start(&r, &data, tmp.path(), &[], 0).unwrap();
+    let t = Trainer::start(&r, &data, tmp.path(), &[], Default::default()).unwrap();
     // 40 images in batches of 16: 3 steps an epoch, 6 in all; evaluations every 2.
     assert_eq!((t.total(), t.iteration()), (6, 0));
     let Outcome::Finished(s) = t.run(&mut Quiet).unwrap() else {
@@ -92,11 +92,11 @@ fn a_run_takes_its_steps_evaluates_on_schedule_and_summarises() {
 fn a_stopped_run_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one() {
     let (data, r) = (data(), spec());
     let (whole, parts) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let t = Trainer::start(&r, &data, whole.path(), &[], 0).unwrap();
+    let t = Trainer::start(&r, &data, whole.path(), &[], Default::default()).unwrap();
     let Outcome::Finished(a) = t.run(&mut Quiet).unwrap() else {
         panic!("stopped")
     };
-    let t = Trainer::start(&r, &data, parts.path(), &[], 0).unwrap();
+    let t = Trainer::start(&r, &data, parts.path(), &[], Default::default()).unwrap();
     let outcome = t.run(&mut StopAt(4, 0)).unwrap();
     assert!(
         matches!(outcome, Outcome::Stopped { iteration: 4 }),
@@ -104,7 +104,7 @@ fn a_stopped_run_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one() {
     );
     let ck = Checkpoint::read(&parts.path().join(checkpoint::FILE)).unwrap();
     assert_eq!(ck.iteration, 4);
-    let t = Trainer::resume(&r, &data, parts.path(), &[], 0, ck).unwrap();
+    let t = Trainer::resume(&r, &data, parts.path(), &[], Default::default(), ck).unwrap();
     let Outcome::Finished(b) = t.run(&mut Quiet).unwrap() else {
         panic!("stopped")
     };

@@ -158,6 +158,19 @@ pub(crate) fn read_f32(st: &SafeTensors, name: &str) -> Result<Tensor, Invalid> 
         .map_err(|e| Invalid(format!("tensor `{name}`: {e}")))
 }
 
+/// The tensors of safetensors `bytes` and the metadata of their header (which must have
+/// some).
+pub(crate) fn open(bytes: &[u8]) -> Result<(SafeTensors<'_>, HashMap<String, String>), Invalid> {
+    let bad = |s: String| Invalid(s);
+    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("{e}")))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("{e}")))?;
+    let meta = header
+        .metadata()
+        .clone()
+        .ok_or_else(|| bad("no metadata".into()))?;
+    Ok((st, meta))
+}
+
 /// The U32 vector `name` of `st`.
 pub(crate) fn read_u32(st: &SafeTensors, name: &str) -> Result<Vec<u32>, Invalid> {
     Ok(typed(st, name, Dtype::U32)?
@@ -332,12 +345,8 @@ impl Checkpoint {
     /// Never panics, whatever the bytes (fuzzed by `fuzz/fuzz_targets/checkpoint.rs`).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Invalid> {
         let bad = |s: String| Invalid(s);
-        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("{e}")))?;
-        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("{e}")))?;
-        let meta = header
-            .metadata()
-            .as_ref()
-            .ok_or_else(|| bad("no metadata".into()))?;
+        let (st, meta) = open(bytes)?;
+        let meta = &meta;
         let fields = Fields(meta);
         fields.check_format()?;
         let names: Vec<String> = fields.json("params")?;

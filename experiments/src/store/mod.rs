@@ -1,8 +1,9 @@
 //! What a run keeps on disk: its CSV and JSON records, its checkpoint, the folder's state,
-//! all written atomically. Nothing here knows about the command line.
+//! all written atomically, and its exported weights, read back. Nothing here knows about the command line.
 
 pub mod atomic;
 pub mod checkpoint;
 pub mod lock;
 pub mod records;
 pub mod run_folder;
+pub mod weights;
