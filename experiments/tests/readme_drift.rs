@@ -1,0 +1,221 @@
+//! README's account of what moves while the net is at chance is the committed `DRIFT.md`
+//! reports': their table rows appear verbatim, and every number the text quotes is
+//! computed here from them, formatted as README writes it. The runs behind
+//! `results/stall-exit` are the reproduction's, row for row.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// A table of `DRIFT.md`: its row lines, and each row's cells by column name.
+struct Table {
+    lines: Vec<String>,
+    rows: Vec<HashMap<String, String>>,
+}
+
+impl Table {
+    /// The rows of `run` (its name without backquotes), in order.
+    fn of(&self, run: &str) -> Vec<&HashMap<String, String>> {
+        let name = format!("`{run}`");
+        self.rows.iter().filter(|r| r["run"] == name).collect()
+    }
+}
+
+fn cells(line: &str) -> Vec<String> {
+    line.trim()
+        .trim_matches('|')
+        .split('|')
+        .map(|c| c.trim().to_string())
+        .collect()
+}
+
+/// The two tables of a `DRIFT.md`, in order.
+fn tables(path: &str) -> Vec<Table> {
+    let text = std::fs::read_to_string(repo().join(path)).unwrap();
+    let mut out: Vec<(Vec<String>, Table)> = vec![];
+    for line in text.lines() {
+        if line.starts_with("| run |") {
+            let t = Table {
+                lines: vec![],
+                rows: vec![],
+            };
+            out.push((cells(line), t));
+        } else if line.starts_with("| `") {
+            let (header, t) = out.last_mut().unwrap();
+            t.rows
+                .push(header.iter().cloned().zip(cells(line)).collect());
+            t.lines.push(line.to_string());
+        }
+    }
+    assert_eq!(out.len(), 2, "{path}: two tables");
+    out.into_iter().map(|(_, t)| t).collect()
+}
+
+fn num(r: &HashMap<String, String>, k: &str) -> f64 {
+    r[k].parse().unwrap_or_else(|_| panic!("{k}: {}", r[k]))
+}
+
+/// The low and high ends of a `lo–hi` range cell.
+fn ends(r: &HashMap<String, String>, k: &str) -> (f64, f64) {
+    let (lo, hi) = r[k].split_once('–').unwrap();
+    (lo.parse().unwrap(), hi.parse().unwrap())
+}
+
+/// A multiple as README writes it: `3.9e4` from 1000 up, `43` from 10, `1.09` below.
+fn short(v: f64) -> String {
+    match v {
+        v if v >= 1000.0 => format!("{v:.1e}"),
+        v if v >= 10.0 => format!("{v:.0}"),
+        v => format!("{v:.2}"),
+    }
+}
+
+/// The angle of a cosine, in degrees, one decimal.
+fn angle(cos: f64) -> String {
+    format!("{:.1}", cos.acos().to_degrees())
+}
+
+fn percent(over: f64) -> String {
+    format!("{:.2}%", (over - 1.0) * 100.0)
+}
+
+/// What README says of one seed of `results/stall-exit`.
+struct Seed {
+    norm: f64,
+    beyond: String,
+    grad: String,
+    angle_before: f64,
+    biases_first: String,
+    weights_first: String,
+    weights_exit: String,
+    all_but_exit: String,
+    one_layer: f64,
+    angle_exit: f64,
+}
+
+fn seed(norms: &Table, mixed: &Table, s: usize) -> Seed {
+    let run = format!("d30-xavier-relu-s{s}");
+    let rows = norms.of(&run);
+    let left: usize = rows[0]["left chance"].parse().unwrap();
+    let before: Vec<_> = rows
+        .iter()
+        .filter(|r| num(r, "iteration") < left as f64)
+        .collect();
+    let last = before.last().unwrap();
+    let m = mixed.of(&run);
+    let (first, exit) = (m[0], m[m.len() - 1]);
+    let at_exit = rows
+        .iter()
+        .find(|r| r["iteration"] == exit["iteration"])
+        .unwrap();
+    let fold = |f: fn(f64, f64) -> f64, it: &mut dyn Iterator<Item = f64>| it.reduce(f).unwrap();
+    Seed {
+        norm: fold(
+            f64::max,
+            &mut before.iter().map(|r| ends(r, "norm over decay").1),
+        ),
+        beyond: format!(
+            "{:.3}",
+            fold(f64::max, &mut before.iter().map(|r| num(r, "beyond decay")))
+        ),
+        grad: short(num(last, "gradient factor")),
+        angle_before: fold(f64::min, &mut before.iter().map(|r| ends(r, "cos").0)),
+        biases_first: short(num(first, "biases / decay")),
+        weights_first: short(num(first, "weights / decay")),
+        weights_exit: short(num(exit, "weights / decay")),
+        all_but_exit: short(num(exit, "all but one")),
+        one_layer: fold(f64::max, &mut m.iter().map(|r| num(r, "one layer"))),
+        angle_exit: ends(at_exit, "cos").0,
+    }
+}
+
+#[test]
+fn readme_drift_account_is_the_committed_reports() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let has = |s: &str| assert!(flat.contains(s), "README lacks `{s}`");
+
+    let [norms, mixed]: [Table; 2] = tables("results/stall-exit/DRIFT.md")
+        .try_into()
+        .ok()
+        .unwrap();
+    for l in &mixed.lines {
+        assert!(lines.contains(&l.as_str()), "README lacks the row {l}");
+    }
+    let (s0, s1) = (seed(&norms, &mixed, 0), seed(&norms, &mixed, 1));
+    has(&format!(
+        "no layer's norm is more than {} (seed 0) and {} (seed 1) above what decay alone left",
+        percent(s0.norm),
+        percent(s1.norm)
+    ));
+    has(&format!(
+        "a factor of at most {} and {} on the first layer's gradient, against the {}-fold and {}-fold rises",
+        s0.beyond, s1.beyond, s0.grad, s1.grad
+    ));
+    has(&format!(
+        "the trained biases alone raise the gradient {}-fold (seed 0) and {}-fold (seed 1) over decay alone; the trained weights alone {}-fold and {}-fold",
+        s0.biases_first, s1.biases_first, s0.weights_first, s1.weights_first
+    ));
+    has(&format!(
+        "trained weights alone raise the gradient {}-fold (seed 0) and {}-fold (seed 1), while no layer has turned by more than {} degrees; before the exits, by at most {} (seed 0) and {} (seed 1) degrees",
+        s0.weights_exit,
+        s1.weights_exit,
+        angle(s0.angle_exit.min(s1.angle_exit)),
+        angle(s0.angle_before),
+        angle(s1.angle_before)
+    ));
+    has(&format!(
+        "raise the gradient at most {}-fold, and all the layers but any one still {}-fold (seed 0) and {}-fold (seed 1) past the exits",
+        short(s0.one_layer.max(s1.one_layer)),
+        s0.all_but_exit,
+        s1.all_but_exit
+    ));
+    has(&format!(
+        "never grow past decay alone by more than {} before an exit",
+        percent(s0.norm.max(s1.norm))
+    ));
+
+    let [long_norms, long_mixed]: [Table; 2] = tables("results/strongdecay-long/DRIFT.md")
+        .try_into()
+        .ok()
+        .unwrap();
+    for l in long_norms.lines.iter().chain(&long_mixed.lines) {
+        assert!(lines.contains(&l.as_str()), "README lacks the row {l}");
+    }
+    let held = long_norms.of("d30-xavier-relu-wd0.005-s1")[0];
+    let left = long_norms.of("d30-xavier-relu-wd0.005-s0")[0];
+    has(&format!(
+        "ends with every layer at decay alone to within {} and no layer turned at all (cos {} at four decimals)",
+        percent(ends(held, "norm over decay").1),
+        held["cos"].split_once('–').unwrap().0
+    ));
+    has(&format!(
+        "the norms alone took the first layer's gradient down to {:.1e} of its start",
+        num(held, "norms factor")
+    ));
+    has(&format!(
+        "Seed 0 left chance at iteration {}: its trained weights raise the gradient {}-fold over decay alone, with turns of up to {} degrees",
+        left["left chance"],
+        short(num(long_mixed.of("d30-xavier-relu-wd0.005-s0")[0], "weights / decay")),
+        angle(ends(left, "cos").0)
+    ));
+}
+
+#[test]
+fn stall_exit_runs_are_the_reproductions_row_for_row() {
+    for seed in 0..2 {
+        let run = format!("d30-xavier-relu-s{seed}/train.csv");
+        let exit =
+            std::fs::read_to_string(repo().join("results/stall-exit/runs").join(&run)).unwrap();
+        let full =
+            std::fs::read_to_string(repo().join("results/reproduction/runs").join(&run)).unwrap();
+        assert!(
+            exit.lines().count() > 2000 && full.starts_with(&exit),
+            "seed {seed}: the run to the exit is not the reproduction's first rows"
+        );
+    }
+}
