@@ -48,6 +48,9 @@ fn drift_redraws_the_initial_weights_and_measures_the_checkpoint_against_them() 
     let o = run(&["drift", out.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
+    for f in ["drift.png", "drift.svg"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
     let md = std::fs::read_to_string(out.join("DRIFT.md")).unwrap();
     let name = "d6-msra-relu-lr0.01-wd0.01-n128-s0";
     assert_eq!(md.matches(&format!("| `{name}` |")).count(), 2, "{md}");

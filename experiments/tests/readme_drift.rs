@@ -73,9 +73,9 @@ fn short(v: f64) -> String {
     }
 }
 
-/// The angle of a cosine, in degrees, one decimal.
-fn angle(cos: f64) -> String {
-    format!("{:.1}", cos.acos().to_degrees())
+/// An angle in degrees, as DRIFT.md writes it.
+fn angle(degrees: f64) -> String {
+    format!("{degrees:.2}")
 }
 
 fn percent(over: f64) -> String {
@@ -122,13 +122,13 @@ fn seed(norms: &Table, mixed: &Table, s: usize) -> Seed {
             fold(f64::max, &mut before.iter().map(|r| num(r, "beyond decay")))
         ),
         grad: short(num(last, "gradient factor")),
-        angle_before: fold(f64::min, &mut before.iter().map(|r| ends(r, "cos").0)),
+        angle_before: fold(f64::max, &mut before.iter().map(|r| ends(r, "turn").1)),
         biases_first: short(num(first, "biases / decay")),
         weights_first: short(num(first, "weights / decay")),
         weights_exit: short(num(exit, "weights / decay")),
         all_but_exit: short(num(exit, "all but one")),
         one_layer: fold(f64::max, &mut m.iter().map(|r| num(r, "one layer"))),
-        angle_exit: ends(at_exit, "cos").0,
+        angle_exit: ends(at_exit, "turn").1,
     }
 }
 
@@ -164,7 +164,7 @@ fn readme_drift_account_is_the_committed_reports() {
         "trained weights alone raise the gradient {}-fold (seed 0) and {}-fold (seed 1), while no layer has turned by more than {} degrees; before the exits, by at most {} (seed 0) and {} (seed 1) degrees",
         s0.weights_exit,
         s1.weights_exit,
-        angle(s0.angle_exit.min(s1.angle_exit)),
+        angle(s0.angle_exit.max(s1.angle_exit)),
         angle(s0.angle_before),
         angle(s1.angle_before)
     ));
@@ -189,9 +189,9 @@ fn readme_drift_account_is_the_committed_reports() {
     let held = long_norms.of("d30-xavier-relu-wd0.005-s1")[0];
     let left = long_norms.of("d30-xavier-relu-wd0.005-s0")[0];
     has(&format!(
-        "ends with every layer at decay alone to within {} and no layer turned at all (cos {} at four decimals)",
+        "ends with every layer at decay alone to within {} and no layer turned by more than {} degrees",
         percent(ends(held, "norm over decay").1),
-        held["cos"].split_once('–').unwrap().0
+        angle(ends(held, "turn").1)
     ));
     has(&format!(
         "the norms alone took the first layer's gradient down to {:.1e} of its start",
@@ -201,7 +201,7 @@ fn readme_drift_account_is_the_committed_reports() {
         "Seed 0 left chance at iteration {}: its trained weights raise the gradient {}-fold over decay alone, with turns of up to {} degrees",
         left["left chance"],
         short(num(long_mixed.of("d30-xavier-relu-wd0.005-s0")[0], "weights / decay")),
-        angle(ends(left, "cos").0)
+        angle(ends(left, "turn").1)
     ));
 }
 

@@ -44,7 +44,9 @@ pub fn run(args: DriftArgs) -> Result<()> {
         );
     }
     print!("{}", drift::markdown(&drifts));
-    for p in drift::write(&args.out, &drifts)? {
+    let mut paths = drift::write(&args.out, &drifts)?;
+    paths.extend(drift::draw(&args.out, &drifts)?);
+    for p in paths {
         eprintln!("wrote {}", p.display());
     }
     Ok(())

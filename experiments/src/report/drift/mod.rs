@@ -19,9 +19,11 @@ use serde::Serialize;
 use std::path::Path;
 use tensor::Tensor;
 
+mod figure;
 mod mixer;
 mod source;
 mod table;
+pub use figure::draw;
 pub use table::{markdown, write};
 
 /// Iterations of `train.csv` whose median first-layer gradient is the checkpoint's.
@@ -93,6 +95,13 @@ pub struct Drift {
     pub grad_first_now: f64,
     /// The same gradient on one batch, in the mixed nets.
     pub mixed: Mixed,
+}
+
+impl LayerDrift {
+    /// The angle the layer has turned from its initial draw, in degrees.
+    pub fn turn(&self) -> f64 {
+        self.cos.clamp(-1.0, 1.0).acos().to_degrees()
+    }
 }
 
 impl Drift {

@@ -30,13 +30,13 @@ pub fn markdown(drifts: &[Drift]) -> String {
          *Decay alone*: what weight decay with no loss gradient leaves of each weight after \
          that many steps (`c_t`). *Norm over decay*: `‖W_t‖/(c_t·‖W₀‖)`, the range \
          over the weight layers, and *beyond decay*, its product over the layers after the \
-         first. *cos*: `cos∠(W₀, W_t)`, the range over the layers. *Norms \
+         first. *Turn*: the angle `∠(W₀, W_t)` in degrees, the range over the layers. *Norms \
          factor*: `Π_{l≥2} ‖W_t,l‖/‖W₀,l‖`, how the layers' norms alone move the first \
          layer's gradient, the net being homogeneous in each layer's weights. *Gradient \
          factor*: the first layer's gradient norm at that iteration (`train.csv`, the \
          median of its last 50 iterations) over its value at iteration 1. *Unexplained*: \
          gradient factor over norms factor.\n\n\
-         | run | iteration | left chance | λ | decay alone | norm over decay | beyond decay | cos | norms factor | gradient factor | unexplained |\n\
+         | run | iteration | left chance | λ | decay alone | norm over decay | beyond decay | turn | norms factor | gradient factor | unexplained |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for d in drifts {
@@ -49,7 +49,7 @@ pub fn markdown(drifts: &[Drift]) -> String {
             d.decay,
             range(d, |l| l.over_decay, 4),
             d.beyond_decay(),
-            range(d, |l| l.cos, 4),
+            range(d, LayerDrift::turn, 2),
             d.norms_factor(),
             d.grad_factor(),
             d.unexplained(),
