@@ -6,23 +6,7 @@ use crate::cli::DriftArgs;
 use crate::data::Dataset;
 use crate::report::{drift, runs};
 use crate::spec;
-use crate::store::{checkpoint, weights};
 use anyhow::{bail, Context, Result};
-use std::path::Path;
-
-/// Whether the run folder `dir` holds a checkpoint or any weights file.
-fn has_weights(dir: &Path) -> bool {
-    let weights_file = |e: std::fs::DirEntry| {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        name == checkpoint::FILE
-            || name == weights::FILE
-            || weights::kept_iteration(&name).is_some()
-    };
-    std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().any(weights_file))
-        .unwrap_or(false)
-}
 
 /// Measures every run under the output folder that has a checkpoint or weights.
 pub fn run(args: DriftArgs) -> Result<()> {
@@ -30,7 +14,7 @@ pub fn run(args: DriftArgs) -> Result<()> {
         Dataset::load(&spec::data_dir(&args.data)).context("loading the data (see --data)")?;
     let mut drifts = vec![];
     for dir in runs::run_dirs(&args.out)? {
-        if !has_weights(&dir) {
+        if !drift::has_weights(&dir) {
             eprintln!("{}: no checkpoint or weights; left out", dir.display());
             continue;
         }

@@ -305,19 +305,20 @@ impl<'a> Trainer<'a> {
     /// never runs ahead of them), and keeps its weights if asked to.
     pub fn checkpoint(&mut self) -> Result<()> {
         self.logs.sync()?;
+        let params: Vec<(String, Tensor)> = self
+            .net
+            .params()
+            .iter()
+            .map(|p| (p.name.clone(), p.value.clone()))
+            .collect();
         if self.checkpointing.keep_weights {
-            self.keep_weights()?;
+            self.keep_weights(&params)?;
         }
         Checkpoint {
             iteration: self.iteration,
             run: self.run.clone(),
             data: self.files.clone(),
-            params: self
-                .net
-                .params()
-                .iter()
-                .map(|p| (p.name.clone(), p.value.clone()))
-                .collect(),
+            params,
             velocity: self.sgd.velocity().to_vec(),
             order: self.batches.order().iter().map(|&i| i as u32).collect(),
             shuffle_word_pos: self.batches.word_pos(),
@@ -327,19 +328,13 @@ impl<'a> Trainer<'a> {
         Ok(())
     }
 
-    /// Writes the current weights as `weights-<iteration>.safetensors`.
-    fn keep_weights(&self) -> Result<()> {
-        let params: Vec<(String, Tensor)> = self
-            .net
-            .params()
-            .iter()
-            .map(|p| (p.name.clone(), p.value.clone()))
-            .collect();
+    /// Writes the current weights `params` as `weights-<iteration>.safetensors`.
+    fn keep_weights(&self, params: &[(String, Tensor)]) -> Result<()> {
         let bytes = weights::to_bytes(&weights::Exported {
             iteration: self.iteration,
             complete: self.iteration == self.total(),
             run: self.run,
-            params: &params,
+            params,
             normalisation: (self.data.mean, self.data.std),
         })?;
         let path = self.dir.join(weights::kept_file(self.iteration));

@@ -20,6 +20,7 @@
 
 use crate::spec::RunSpec;
 use crate::store::records::FileSum;
+use crate::store::weights;
 use layers::{Sequential, Sgd};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors, View};
@@ -443,25 +444,7 @@ impl Checkpoint {
     /// Puts the parameters and momentum buffers back into `net` and `sgd`.
     /// The names and shapes must be the net's, in its order.
     pub fn restore(&self, net: &mut Sequential, sgd: &mut Sgd) -> Result<(), Invalid> {
-        let mut params = net.params_mut();
-        if params.len() != self.params.len() {
-            return Err(Invalid(format!(
-                "{} parameters, the net has {}",
-                self.params.len(),
-                params.len()
-            )));
-        }
-        for (p, (name, value)) in params.iter_mut().zip(&self.params) {
-            if &p.name != name || p.value.shape() != value.shape() {
-                return Err(Invalid(format!(
-                    "parameter `{name}` {:?} where the net has `{}` {:?}",
-                    value.shape(),
-                    p.name,
-                    p.value.shape()
-                )));
-            }
-            p.value.assign(value);
-        }
+        weights::assign_params(net, &self.params)?;
         sgd.restore_velocity(self.velocity.clone());
         Ok(())
     }

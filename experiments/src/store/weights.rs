@@ -6,6 +6,7 @@
 use crate::spec::RunSpec;
 use crate::store::checkpoint::{f32_bytes, open, read_f32, Bytes, Invalid};
 use anyhow::{Context, Result};
+use layers::Sequential;
 use std::collections::HashMap;
 use std::path::Path;
 use tensor::Tensor;
@@ -154,4 +155,29 @@ pub fn from_bytes(bytes: &[u8], names: &[String]) -> Result<Weights, Invalid> {
         run,
         params,
     })
+}
+
+/// Puts `params` into `net`: they must be its parameters, all of them, by name and shape,
+/// in its order.
+pub fn assign_params(net: &mut Sequential, params: &[(String, Tensor)]) -> Result<(), Invalid> {
+    let mut ours = net.params_mut();
+    if ours.len() != params.len() {
+        return Err(Invalid(format!(
+            "{} parameters, the net has {}",
+            params.len(),
+            ours.len()
+        )));
+    }
+    for (p, (name, value)) in ours.iter_mut().zip(params) {
+        if &p.name != name || p.value.shape() != value.shape() {
+            return Err(Invalid(format!(
+                "parameter `{name}` {:?} where the net has `{}` {:?}",
+                value.shape(),
+                p.name,
+                p.value.shape()
+            )));
+        }
+        p.value.assign(value);
+    }
+    Ok(())
 }

@@ -12,8 +12,9 @@
 
 use crate::data::Dataset;
 use crate::report::runs::RunData;
+use crate::run::step::l2_norm;
 use anyhow::{bail, Context, Result};
-use layers::{ParamKind, Sequential};
+use layers::Sequential;
 use mixer::Mixer;
 use serde::Serialize;
 use std::path::Path;
@@ -24,6 +25,7 @@ mod mixer;
 mod source;
 mod table;
 pub use figure::draw;
+pub use source::has_weights;
 pub use table::{markdown, write};
 
 /// Iterations of `train.csv` whose median first-layer gradient is the checkpoint's.
@@ -146,10 +148,6 @@ pub fn decay_only(lr: f64, momentum: f64, weight_decay: f64, steps: usize) -> f6
     c
 }
 
-fn norm(t: &Tensor) -> f64 {
-    t.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt()
-}
-
 fn dot(a: &Tensor, b: &Tensor) -> f64 {
     a.iter()
         .zip(b.iter())
@@ -165,28 +163,21 @@ fn layer_drifts(
     now: &Sequential,
     decay: f64,
 ) -> Vec<LayerDrift> {
-    let weights = |net: &Sequential| -> Vec<(String, Tensor)> {
-        net.params()
-            .into_iter()
-            .filter(|p| p.kind == ParamKind::Weight)
-            .map(|p| (p.name.clone(), p.value.clone()))
-            .collect()
-    };
-    weights(init)
+    init.weights()
         .into_iter()
-        .zip(weights(now))
+        .zip(now.weights())
         .enumerate()
-        .map(|(i, ((name, w0), (_, w)))| {
-            let (n0, n) = (norm(&w0), norm(&w));
+        .map(|(i, (w0, w))| {
+            let (n0, n) = (l2_norm(&w0.value), l2_norm(&w.value));
             LayerDrift {
                 run: run.to_string(),
                 iteration,
                 layer: i + 1,
-                name,
+                name: w0.name.clone(),
                 init_norm: n0,
                 norm: n,
                 over_decay: n / (decay * n0),
-                cos: dot(&w0, &w) / (n0 * n),
+                cos: dot(&w0.value, &w.value) / (n0 * n),
                 alone: f64::NAN,
                 all_but: f64::NAN,
             }
@@ -223,22 +214,23 @@ pub fn measure(dir: &Path, r: &RunData, data: &Dataset) -> Result<Vec<Drift>> {
     }
     let images: Vec<usize> = (0..BATCH.min(data.train.len())).collect();
     let batch = data.batch_scaled(&data.train, &images, spec.input_scale);
+    let init = spec.build_net()?;
     source::trained(dir, spec, data)
         .with_context(at)?
         .into_iter()
-        .map(|(iteration, now)| measure_at(r, &now, iteration, &batch).with_context(at))
+        .map(|(iteration, now)| measure_at(r, &init, &now, iteration, &batch).with_context(at))
         .collect()
 }
 
-/// One run's weights `now`, after `iteration` steps, against its initial weights.
+/// One run's weights `now`, after `iteration` steps, against its initial weights `init`.
 fn measure_at(
     r: &RunData,
+    init: &Sequential,
     now: &Sequential,
     iteration: usize,
     (x, labels): &(Tensor, Vec<usize>),
 ) -> Result<Drift> {
     let spec = &r.config.run;
-    let init = spec.build_net()?;
     let decay = decay_only(
         spec.lr as f64,
         spec.momentum as f64,
@@ -257,7 +249,7 @@ fn measure_at(
         labels,
     };
     let mixed = mixer.mixed()?;
-    let mut layers = layer_drifts(&spec.name, iteration, &init, now, decay);
+    let mut layers = layer_drifts(&spec.name, iteration, init, now, decay);
     mixer.per_layer(&mut layers, mixed.decay_alone)?;
     Ok(Drift {
         run: spec.name.clone(),

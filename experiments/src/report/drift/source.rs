@@ -31,20 +31,15 @@ fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Whether the run folder `dir` holds a checkpoint or any weights file.
+pub fn has_weights(dir: &Path) -> bool {
+    dir.join(checkpoint::FILE).exists() || weight_files(dir).is_ok_and(|f| !f.is_empty())
+}
+
 /// The net of `spec` holding `params`, which must be its parameters, by name and shape.
 fn holding(spec: &RunSpec, params: &[(String, Tensor)]) -> Result<Sequential> {
     let mut net = spec.build_net()?;
-    for (p, (name, value)) in net.params_mut().into_iter().zip(params) {
-        if &p.name != name || p.value.shape() != value.shape() {
-            bail!(
-                "parameter `{name}` {:?} where the net has `{}` {:?}",
-                value.shape(),
-                p.name,
-                p.value.shape()
-            );
-        }
-        p.value.assign(value);
-    }
+    weights::assign_params(&mut net, params)?;
     Ok(net)
 }
 
