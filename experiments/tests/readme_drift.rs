@@ -1,7 +1,8 @@
 //! README's account of what moves while the net is at chance is the committed `DRIFT.md`
 //! reports': their table rows appear verbatim, and every number the text quotes is
-//! computed here from them, formatted as README writes it. The runs behind
-//! `results/stall-exit` are the reproduction's, row for row.
+//! computed here from them (and from `drift.csv`, per layer), formatted as README writes
+//! it. The runs behind `results/stall-exit` and `results/stall-held` are the
+//! reproduction's and the stall grid's, row for row.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -33,7 +34,7 @@ fn cells(line: &str) -> Vec<String> {
 }
 
 /// The two tables of a `DRIFT.md`, in order.
-fn tables(path: &str) -> Vec<Table> {
+fn tables(path: &str) -> [Table; 2] {
     let text = std::fs::read_to_string(repo().join(path)).unwrap();
     let mut out: Vec<(Vec<String>, Table)> = vec![];
     for line in text.lines() {
@@ -50,8 +51,39 @@ fn tables(path: &str) -> Vec<Table> {
             t.lines.push(line.to_string());
         }
     }
-    assert_eq!(out.len(), 2, "{path}: two tables");
-    out.into_iter().map(|(_, t)| t).collect()
+    let tables: Vec<Table> = out.into_iter().map(|(_, t)| t).collect();
+    tables
+        .try_into()
+        .unwrap_or_else(|t: Vec<Table>| panic!("{path}: {} tables, not two", t.len()))
+}
+
+/// README, as lines and as one line with its whitespace collapsed.
+struct Readme {
+    lines: Vec<String>,
+    flat: String,
+}
+
+impl Readme {
+    fn read() -> Self {
+        let text = std::fs::read_to_string(repo().join("README.md")).unwrap();
+        Readme {
+            lines: text.lines().map(str::to_string).collect(),
+            flat: text.split_whitespace().collect::<Vec<_>>().join(" "),
+        }
+    }
+
+    /// Asserts that README says `s`, line breaks aside.
+    fn has(&self, s: &str) {
+        assert!(self.flat.contains(s), "README lacks `{s}`");
+    }
+
+    /// Asserts that README has the table row `line`, verbatim.
+    fn has_row(&self, line: &str) {
+        assert!(
+            self.lines.iter().any(|l| l == line),
+            "README lacks the row {line}"
+        );
+    }
 }
 
 fn num(r: &HashMap<String, String>, k: &str) -> f64 {
@@ -134,17 +166,12 @@ fn seed(norms: &Table, mixed: &Table, s: usize) -> Seed {
 
 #[test]
 fn readme_drift_account_is_the_committed_reports() {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let lines: Vec<&str> = readme.lines().collect();
-    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
-    let has = |s: &str| assert!(flat.contains(s), "README lacks `{s}`");
+    let readme = Readme::read();
+    let has = |s: &str| readme.has(s);
 
-    let [norms, mixed]: [Table; 2] = tables("results/stall-exit/DRIFT.md")
-        .try_into()
-        .ok()
-        .unwrap();
+    let [norms, mixed] = tables("results/stall-exit/DRIFT.md");
     for l in &mixed.lines {
-        assert!(lines.contains(&l.as_str()), "README lacks the row {l}");
+        readme.has_row(l);
     }
     let (s0, s1) = (seed(&norms, &mixed, 0), seed(&norms, &mixed, 1));
     has(&format!(
@@ -181,12 +208,9 @@ fn readme_drift_account_is_the_committed_reports() {
 
     other_cells(&norms, &mixed, &has);
 
-    let [long_norms, long_mixed]: [Table; 2] = tables("results/strongdecay-long/DRIFT.md")
-        .try_into()
-        .ok()
-        .unwrap();
+    let [long_norms, long_mixed] = tables("results/strongdecay-long/DRIFT.md");
     for l in long_norms.lines.iter().chain(&long_mixed.lines) {
-        assert!(lines.contains(&l.as_str()), "README lacks the row {l}");
+        readme.has_row(l);
     }
     let held = long_norms.of("d30-xavier-relu-wd0.005-s1")[0];
     let left = long_norms.of("d30-xavier-relu-wd0.005-s0")[0];
@@ -248,15 +272,170 @@ fn other_cells(norms: &Table, mixed: &Table, has: &dyn Fn(&str)) {
     ));
 }
 
-/// The runs of `results/stall-exit` are the first rows of the runs they were trained
-/// again from: the reproduction's (the spec's cell) and the stall grid's.
+/// One layer's row of a `drift.csv`, by column name.
+type LayerRow = HashMap<String, String>;
+
+/// The rows of `results/<dir>/drift.csv`.
+fn layer_rows(dir: &str) -> Vec<LayerRow> {
+    let text = std::fs::read_to_string(repo().join("results").join(dir).join("drift.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .map(|h| h.to_string())
+                .zip(l.split(',').map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+/// A layer's turn in degrees, from its cosine.
+fn turn(r: &LayerRow) -> f64 {
+    r["cos"]
+        .parse::<f64>()
+        .unwrap()
+        .min(1.0)
+        .acos()
+        .to_degrees()
+}
+
+/// README's account of the cells that never left (`results/stall-held`).
+#[test]
+fn readme_held_account_is_the_committed_report() {
+    let readme = Readme::read();
+    let has = |s: &str| readme.has(s);
+    let [norms, mixed] = tables("results/stall-held/DRIFT.md");
+    let [exit_norms, exit_mixed] = tables("results/stall-exit/DRIFT.md");
+    let (m0, xh, mh) = (
+        "d30-xavier-relu-m0-s0",
+        "d30-xavier-relu-paperhead-s0",
+        "d30-msra-relu-paperhead-s0",
+    );
+    for run in [m0, xh, mh] {
+        let name = format!("| `{run}` |");
+        let rows: Vec<_> = mixed
+            .lines
+            .iter()
+            .filter(|l| l.starts_with(&name))
+            .collect();
+        for l in [rows[0], rows[rows.len() - 1]] {
+            readme.has_row(l);
+        }
+    }
+    let at_decay = |run: &str| {
+        norms.of(run).iter().all(|r| {
+            let (lo, hi) = ends(r, "norm over decay");
+            (lo - 1.0).abs() <= 1e-4 && (hi - 1.0).abs() <= 1e-4
+        })
+    };
+    assert!(at_decay(m0) && at_decay(xh), "a norm off decay alone");
+    let spec = exit_mixed.of("d30-xavier-relu-s0")[0];
+    let spec_turn = ends(exit_norms.of("d30-xavier-relu-s0")[0], "turn").1;
+    let m0_last = *mixed.of(m0).last().unwrap();
+    has(&format!(
+        "its trained biases raise the first layer's gradient {}-fold over decay alone (the spec's seed 0 at epoch 1: {}-fold), its trained weights {}-fold ({}), no layer has turned by more than {} degrees ({})",
+        short(num(m0_last, "biases / decay")),
+        short(num(spec, "biases / decay")),
+        short(num(m0_last, "weights / decay")),
+        short(num(spec, "weights / decay")),
+        angle(ends(norms.of(m0).last().unwrap(), "turn").1),
+        angle(spec_turn),
+    ));
+    held_paper_heads(&norms, &mixed, spec, &has);
+}
+
+/// What README says of the two runs with the paper's fc head in `results/stall-held`.
+fn held_paper_heads(
+    norms: &Table,
+    mixed: &Table,
+    spec: &HashMap<String, String>,
+    has: &dyn Fn(&str),
+) {
+    let (xh, mh) = ("d30-xavier-relu-paperhead-s0", "d30-msra-relu-paperhead-s0");
+    let layers = layer_rows("stall-held");
+    let last_of = |run: &str| -> Vec<&LayerRow> {
+        let it = layers
+            .iter()
+            .filter(|r| r["run"] == run)
+            .map(|r| r["iteration"].parse::<usize>().unwrap())
+            .max()
+            .unwrap();
+        layers
+            .iter()
+            .filter(|r| r["run"] == run && r["iteration"] == it.to_string())
+            .collect()
+    };
+    let fc3 = |rows: &[&LayerRow]| -> LayerRow {
+        (*rows.iter().find(|r| r["name"] == "fc3.weight").unwrap()).clone()
+    };
+    let (x, xn) = (mixed.of(xh), norms.of(xh));
+    let weights = x.iter().map(|r| num(r, "weights / decay"));
+    has(&format!(
+        "As drawn, the first layer's gradient is {:.0} times smaller than the spec's net's. In 10 epochs no layer, the head's included, turned by more than {} degrees",
+        num(spec, "as drawn") / num(x[0], "as drawn"),
+        angle(xn.iter().map(|r| ends(r, "turn").1).fold(0.0, f64::max)),
+    ));
+    has(&format!(
+        "is {:.6} times decay alone's), the trained weights change the gradient by a factor between {} and {}, and the trained biases raise it {}-fold at epoch 1 and {}-fold at epoch 10 (the spec's net: {}-fold at epoch 1)",
+        fc3(&last_of(xh))["over_decay"].parse::<f64>().unwrap(),
+        short(weights.clone().fold(f64::INFINITY, f64::min)),
+        short(weights.fold(0.0, f64::max)),
+        short(num(x[0], "biases / decay")),
+        short(num(x[x.len() - 1], "biases / decay")),
+        short(num(spec, "biases / decay")),
+    ));
+    let at = last_of(mh);
+    let top = fc3(&at);
+    let alone: f64 = top["alone"].parse().unwrap();
+    let most_alone = at
+        .iter()
+        .map(|r| r["alone"].parse::<f64>().unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(
+        alone, most_alone,
+        "fc3 is not the layer that does most alone"
+    );
+    let m = mixed.of(mh);
+    let norm = format!("{:.2}", top["over_decay"].parse::<f64>().unwrap());
+    has(&format!(
+        "by epoch 2 its norm is {norm} times decay alone's and it has turned {} degrees, while no other layer has turned by more than {}. The trained weights raise the first layer's gradient {}-fold, `fc3`'s alone {}-fold and all the others together {}-fold; the trained biases {}-fold at most",
+        angle(turn(&top)),
+        angle(at.iter().filter(|r| r["name"] != "fc3.weight").map(|r| turn(r)).fold(0.0, f64::max)),
+        short(num(m[m.len() - 1], "weights / decay")),
+        short(alone),
+        short(top["all_but"].parse().unwrap()),
+        short(m.iter().map(|r| num(r, "biases / decay")).fold(0.0, f64::max)),
+    ));
+    has(&format!(
+        "the norm is a factor of {norm} of `fc3`'s {}: the rest is its turn",
+        short(alone)
+    ));
+    let stall = std::fs::read_to_string(repo().join("results/stall/STALL.md")).unwrap();
+    let row = stall
+        .lines()
+        .find(|l| l.contains(&format!("`{mh}`")))
+        .unwrap();
+    has(&format!(
+        "`STALL.md`'s growth: {} doublings per 100 iterations",
+        cells(row)[6]
+    ));
+}
+
+/// The runs of `results/stall-exit` and `results/stall-held` are the first rows of the
+/// runs they were trained again from: the reproduction's (the spec's cell) and the stall
+/// grid's.
 #[test]
 fn stall_exit_runs_are_the_committed_runs_row_for_row() {
-    for (run, from) in [
-        ("d30-xavier-relu-s0", "reproduction"),
-        ("d30-xavier-relu-s1", "reproduction"),
-        ("d30-xavier-relu-lr0.01-s0", "stall"),
-        ("d30-xavier-relu-caffe-s0", "stall"),
+    for (dir, run, from) in [
+        ("stall-exit", "d30-xavier-relu-s0", "reproduction"),
+        ("stall-exit", "d30-xavier-relu-s1", "reproduction"),
+        ("stall-exit", "d30-xavier-relu-lr0.01-s0", "stall"),
+        ("stall-exit", "d30-xavier-relu-caffe-s0", "stall"),
+        ("stall-held", "d30-xavier-relu-m0-s0", "stall"),
+        ("stall-held", "d30-xavier-relu-paperhead-s0", "stall"),
+        ("stall-held", "d30-msra-relu-paperhead-s0", "stall"),
     ] {
         let read = |dir: &str| {
             std::fs::read_to_string(
@@ -269,7 +448,7 @@ fn stall_exit_runs_are_the_committed_runs_row_for_row() {
             )
             .unwrap()
         };
-        let (exit, full) = (read("stall-exit"), read(from));
+        let (exit, full) = (read(dir), read(from));
         assert!(
             exit.lines().count() > 500 && full.starts_with(&exit),
             "{run}: the run to the exit is not {from}'s first rows"
