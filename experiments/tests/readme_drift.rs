@@ -321,6 +321,17 @@ fn readme_held_account_is_the_committed_report() {
             readme.has_row(l);
         }
     }
+    let section = readme
+        .lines
+        .iter()
+        .skip_while(|l| !l.starts_with("#### The cells that never left"))
+        .take_while(|l| !l.starts_with("## "));
+    for l in section.filter(|l| l.starts_with("| `")) {
+        assert!(
+            mixed.lines.contains(l) || exit_mixed.lines.contains(l),
+            "README's row is in no DRIFT.md: {l}"
+        );
+    }
     let at_decay = |run: &str| {
         norms.of(run).iter().all(|r| {
             let (lo, hi) = ends(r, "norm over decay");
