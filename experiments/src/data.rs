@@ -47,6 +47,10 @@ pub struct Idx {
 /// below what would strain a laptop.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
+/// The most images a split may hold (Fashion-MNIST's training split has 60,000): what
+/// bounds a checkpoint's shuffled order before it is read.
+pub const MAX_IMAGES: usize = 1 << 24;
+
 /// The most a gzip stream can inflate per compressed byte (deflate's limit is about 1032).
 const MAX_INFLATION: usize = 1032;
 
@@ -122,32 +126,13 @@ pub fn parse_idx(bytes: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataErr
 /// [`MAX_FILE_BYTES`] are read: a device, a pipe or a folder is refused before it is
 /// opened, so nothing blocks or reads without end.
 pub fn read_idx(path: &Path, ndims: usize) -> Result<(Idx, String), DataError> {
-    let io = |error| DataError::Io {
-        path: path.to_path_buf(),
-        error,
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if !meta.is_file() {
-        return Err(invalid(
-            path,
-            "not a regular file (a folder, device or pipe)",
-        ));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(invalid(
-            path,
-            format!(
-                "{} bytes, more than the {MAX_FILE_BYTES} a data file may have",
-                meta.len()
-            ),
-        ));
-    }
-    let mut raw = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut raw)
-        .map_err(io)?;
+    let raw =
+        crate::bounded::read(path, MAX_FILE_BYTES, "a data file may have").map_err(|error| {
+            DataError::Io {
+                path: path.to_path_buf(),
+                error,
+            }
+        })?;
     let sha: String = Sha256::digest(&raw)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -256,6 +241,15 @@ pub fn load_split(dir: &Path, split: &str, classes: usize) -> Result<Split, Data
     }
     if images.dims[0] == 0 {
         return Err(invalid(&ip, "holds no images"));
+    }
+    if images.dims[0] > MAX_IMAGES {
+        return Err(invalid(
+            &ip,
+            format!(
+                "{} images, more than the {MAX_IMAGES} a split may have",
+                images.dims[0]
+            ),
+        ));
     }
     if let Some((i, &l)) = labels
         .data

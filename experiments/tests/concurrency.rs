@@ -8,7 +8,7 @@
 mod common;
 
 use common::bin;
-use experiments::store::checkpoint::{self, Checkpoint};
+use experiments::store::checkpoint;
 use std::path::Path;
 use std::process::{Child, Stdio};
 
@@ -66,8 +66,8 @@ fn assert_same_runs(reference: &Path, out: &Path, seeds: &[u64]) {
             assert_eq!(x, y, "{}/{f} differs from a single process's", name(s));
         }
         let (x, y) = (
-            Checkpoint::read(&a.join(checkpoint::FILE)).unwrap(),
-            Checkpoint::read(&b.join(checkpoint::FILE)).unwrap(),
+            common::read_checkpoint(&a.join(checkpoint::FILE)).unwrap(),
+            common::read_checkpoint(&b.join(checkpoint::FILE)).unwrap(),
         );
         assert_eq!(x.params, y.params, "{}: weights differ", name(s));
         assert_eq!(x.velocity, y.velocity, "{}: momentum differs", name(s));

@@ -51,7 +51,7 @@ fn assert_identical_runs(depth: &str, settings: [Setting; 2]) {
     }
     let weights = |d: &Path| {
         let path = d.join(&run_dir).join(experiments::store::checkpoint::FILE);
-        let ck = experiments::store::checkpoint::Checkpoint::read(&path).unwrap();
+        let ck = common::read_checkpoint(&path).unwrap();
         (ck.params, ck.velocity)
     };
     let (a, b) = (weights(dirs[0].path()), weights(dirs[1].path()));

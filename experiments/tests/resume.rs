@@ -7,7 +7,7 @@ mod common;
 
 use common::copy_dir;
 use common::resumable::*;
-use experiments::store::checkpoint::{self, Checkpoint};
+use experiments::store::checkpoint;
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -208,6 +208,57 @@ fn damaged_or_foreign_checkpoints_are_refused_and_nothing_changes() {
     }
 }
 
+/// The output of `c`, which must end within a minute (it is killed, and the test fails,
+/// if it waits on something instead).
+fn output_within_a_minute(mut c: Command) -> std::process::Output {
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("still running after a minute: {c:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_checkpoint_that_is_a_pipe_or_too_large_is_refused_unread() {
+    let out = partial_run();
+    let dir = out.path().join(RUN);
+    let ck_path = dir.join(checkpoint::FILE);
+    let export = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_experiments"));
+        c.arg("export").arg(&dir);
+        c
+    };
+    // A sparse file of a terabyte: refused by its size, never read.
+    std::fs::remove_file(&ck_path).unwrap();
+    let f = std::fs::File::create(&ck_path).unwrap();
+    f.set_len(1 << 40).unwrap();
+    let needle = "1099511627776 bytes, more than a checkpoint of its run can take";
+    assert_one_line_error(
+        &output_within_a_minute(command(out.path(), &["--resume"])),
+        needle,
+    );
+    assert_one_line_error(&output_within_a_minute(export()), needle);
+    // A pipe where the checkpoint should be: refused, not waited on.
+    std::fs::remove_file(&ck_path).unwrap();
+    let made = Command::new("mkfifo").arg(&ck_path).status().unwrap();
+    assert!(made.success());
+    let needle = "not a regular file";
+    assert_one_line_error(
+        &output_within_a_minute(command(out.path(), &["--resume"])),
+        needle,
+    );
+    assert_one_line_error(&output_within_a_minute(export()), needle);
+}
+
 #[test]
 fn export_writes_named_weights_that_read_back() {
     let out = reference();
@@ -225,7 +276,7 @@ fn export_writes_named_weights_that_read_back() {
     assert_eq!(meta["format"], "delve-weights");
     assert_eq!(meta["complete"], "true");
     assert_eq!(meta["iteration"], "48");
-    let ck = Checkpoint::read(&run_dir.join(checkpoint::FILE)).unwrap();
+    let ck = common::read_checkpoint(&run_dir.join(checkpoint::FILE)).unwrap();
     assert_eq!(st.len(), ck.params.len());
     for (name, value) in &ck.params {
         let v = st.tensor(name).unwrap();
@@ -336,4 +387,21 @@ fn a_read_only_output_is_refused_and_left_alone() {
     let o = run(&disk.0.join("elsewhere"), &[]);
     assert_one_line_error(&o, "Read-only file system");
     assert_eq!(snapshot(&disk.0.join(RUN)), files);
+}
+
+#[test]
+fn readme_states_the_bounds_the_readers_use() {
+    use experiments::{data::MAX_IMAGES, store::HEADER_ROOM};
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(MAX_IMAGES.is_power_of_two() && HEADER_ROOM.is_multiple_of(1 << 20));
+    let said = format!(
+        "the order of at most 2^{} images, a {} MiB header",
+        MAX_IMAGES.trailing_zeros(),
+        HEADER_ROOM >> 20
+    );
+    assert!(readme.contains(&said), "README should say: {said}");
 }

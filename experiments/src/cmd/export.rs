@@ -59,7 +59,13 @@ pub fn run(args: ExportArgs) -> Result<()> {
             args.run.display()
         );
     }
-    let ck = Checkpoint::read(&path)?;
+    // The run's configuration first: it bounds what its checkpoint may hold.
+    let config: Config = read_json(&args.run.join("config.json"))?;
+    config.run.check_recorded()?;
+    let ck = Checkpoint::read(&path, config.run.build_net()?.num_params())?;
+    if let Some(d) = checkpoint::run_difference("checkpoint", &ck.run, &config.run) {
+        anyhow::bail!("{}: not the run of its config.json ({d})", path.display());
+    }
     let complete = args.run.join("summary.json").exists();
     if !complete {
         eprintln!(
@@ -67,7 +73,6 @@ pub fn run(args: ExportArgs) -> Result<()> {
             ck.run.name, ck.iteration
         );
     }
-    let config: Config = read_json(&args.run.join("config.json"))?;
     let bytes = weights::to_bytes(&weights::Exported {
         iteration: ck.iteration,
         complete,

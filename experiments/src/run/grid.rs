@@ -57,7 +57,7 @@ pub fn plan(
         RunState::Started if resume => Plan::Fresh,
         RunState::Partial if resume => {
             let path = dir.join(checkpoint::FILE);
-            let ck = Checkpoint::read(&path)?;
+            let ck = Checkpoint::read(&path, r.build_net()?.num_params())?;
             if let Some(difference) = ck.difference(r, files, r.n_train(dataset)) {
                 return Err(CheckpointError::Mismatch { path, difference }.into());
             }

@@ -102,7 +102,8 @@ fn a_stopped_run_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one() {
         matches!(outcome, Outcome::Stopped { iteration: 4 }),
         "{outcome:?}"
     );
-    let ck = Checkpoint::read(&parts.path().join(checkpoint::FILE)).unwrap();
+    let floats = r.build_net().unwrap().num_params();
+    let ck = Checkpoint::read(&parts.path().join(checkpoint::FILE), floats).unwrap();
     assert_eq!(ck.iteration, 4);
     let t = Trainer::resume(&r, &data, parts.path(), &[], Default::default(), ck).unwrap();
     let Outcome::Finished(b) = t.run(&mut Quiet).unwrap() else {
@@ -117,8 +118,8 @@ fn a_stopped_run_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one() {
         if file == checkpoint::FILE {
             // The training time differs; the weights and momentum must not.
             let (x, y) = (
-                Checkpoint::read(&whole.path().join(file)).unwrap(),
-                Checkpoint::read(&parts.path().join(file)).unwrap(),
+                Checkpoint::read(&whole.path().join(file), floats).unwrap(),
+                Checkpoint::read(&parts.path().join(file), floats).unwrap(),
             );
             assert_eq!(
                 (x.params, x.velocity, x.order),

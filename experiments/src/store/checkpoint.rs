@@ -18,9 +18,12 @@
 //!
 //! [safetensors]: https://github.com/huggingface/safetensors
 
+use crate::bounded;
+use crate::data::MAX_IMAGES;
 use crate::spec::RunSpec;
 use crate::store::records::FileSum;
 use crate::store::weights;
+use crate::store::HEADER_ROOM;
 use layers::{Sequential, Sgd};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors, View};
@@ -65,6 +68,13 @@ pub enum CheckpointError {
         /// The first difference, named (`lr: checkpoint 0.01, this run 0.001`).
         difference: String,
     },
+}
+
+/// The most bytes a checkpoint of a net of `floats` parameters can take: the parameters
+/// and their momentum, the shuffled order of at most [`MAX_IMAGES`] training images, and
+/// a header.
+pub fn most_bytes(floats: usize) -> u64 {
+    8 * floats as u64 + 4 * MAX_IMAGES as u64 + HEADER_ROOM
 }
 
 /// What is wrong with bytes that should be a checkpoint.
@@ -388,12 +398,18 @@ impl Checkpoint {
         })
     }
 
-    /// Reads and parses `path`.
-    pub fn read(path: &Path) -> Result<Self, CheckpointError> {
-        let bytes = std::fs::read(path).map_err(|error| CheckpointError::Io {
-            path: path.into(),
-            error,
-        })?;
+    /// Reads and parses `path`, a checkpoint of a net of `floats` parameters: a file larger
+    /// than such a checkpoint can be ([`most_bytes`]), or not a regular file, is refused
+    /// unread.
+    pub fn read(path: &Path, floats: usize) -> Result<Self, CheckpointError> {
+        let most = most_bytes(floats);
+        let bytes =
+            bounded::read(path, most, "a checkpoint of its run can take").map_err(|error| {
+                CheckpointError::Io {
+                    path: path.into(),
+                    error,
+                }
+            })?;
         Self::from_bytes(&bytes).map_err(|reason| CheckpointError::Corrupt {
             path: path.into(),
             reason,

@@ -121,9 +121,10 @@ fn write_is_atomic_and_replaces_the_old_file() {
     ck.write(&path).unwrap();
     ck.iteration = 5;
     ck.write(&path).unwrap();
-    assert_eq!(Checkpoint::read(&path).unwrap().iteration, 5);
+    let floats = ck.params.iter().map(|(_, t)| t.len()).sum();
+    assert_eq!(Checkpoint::read(&path, floats).unwrap().iteration, 5);
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(names.len(), 1, "no temporary file is left behind");
-    let err = Checkpoint::read(&dir.path().join("missing")).unwrap_err();
+    let err = Checkpoint::read(&dir.path().join("missing"), floats).unwrap_err();
     assert!(matches!(err, CheckpointError::Io { .. }));
 }

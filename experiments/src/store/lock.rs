@@ -69,7 +69,8 @@ impl RunLock {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
+                // A holder writes one short line; more is not ours to read.
+                let _ = (&mut file).take(256).read_to_string(&mut holder);
                 let holder = match holder.trim() {
                     "" => "a process that has not yet written its name".to_string(),
                     h => h.to_string(),

@@ -7,3 +7,7 @@ pub mod lock;
 pub mod records;
 pub mod run_folder;
 pub mod weights;
+
+/// Bytes a safetensors file of ours may hold beyond its tensors' (the header: names,
+/// shapes, the run's configuration).
+pub const HEADER_ROOM: u64 = 1 << 20;

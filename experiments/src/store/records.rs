@@ -1,10 +1,11 @@
 //! The files a run writes: `train.csv`, `eval.csv`, `config.json`, `summary.json`.
 //! The column names and JSON fields below are the documented, stable format.
 
+use crate::bounded;
 use crate::spec::RunSpec;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use std::fs::File;
+
 use std::path::Path;
 
 /// One row of `train.csv`, written every iteration.
@@ -296,7 +297,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 /// is at most `iteration`: what a resumed run continues from. Rows written after the last
 /// checkpoint, and a row cut short by a crash, are dropped. Rewritten atomically.
 pub fn truncate_log(path: &Path, iteration: usize) -> Result<()> {
-    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = read_log(path)?;
     let mut kept: Vec<u8> = vec![];
     for (i, line) in text.split_inclusive(|&b| b == b'\n').enumerate() {
         if !line.ends_with(b"\n") {
@@ -319,7 +320,7 @@ pub fn truncate_log(path: &Path, iteration: usize) -> Result<()> {
 /// The iteration of the last complete row of a CSV log (0 with none): how far the log
 /// reaches.
 pub fn last_iteration(path: &Path) -> Result<usize> {
-    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = read_log(path)?;
     Ok(text
         .split_inclusive(|&b| b == b'\n')
         .skip(1)
@@ -336,16 +337,29 @@ pub fn last_iteration(path: &Path) -> Result<usize> {
         .unwrap_or(0))
 }
 
-/// Reads JSON from `path`.
-pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let f = File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_reader(f).with_context(|| format!("parsing {}", path.display()))
+/// The most bytes a JSON record (`config.json`, `summary.json`) may have: a thousand
+/// times what one holds.
+pub const MOST_JSON_BYTES: u64 = 1 << 24;
+
+/// The most bytes a CSV log may have: ten million rows, past any run's.
+pub const MOST_LOG_BYTES: u64 = 1 << 30;
+
+/// The bytes of the CSV log at `path`, at most [`MOST_LOG_BYTES`] of them.
+fn read_log(path: &Path) -> Result<Vec<u8>> {
+    bounded::read(path, MOST_LOG_BYTES, "a log may have")
+        .with_context(|| format!("reading {}", path.display()))
 }
 
-/// Reads every row of a CSV file.
+/// Reads JSON from `path`, a regular file of at most [`MOST_JSON_BYTES`].
+pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = bounded::read(path, MOST_JSON_BYTES, "a JSON record may have")
+        .with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Reads every row of a CSV log, a regular file of at most [`MOST_LOG_BYTES`].
 pub fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    parse_csv(&bytes).with_context(|| format!("parsing {}", path.display()))
+    parse_csv(&read_log(path)?).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Every row of CSV text with a header.

@@ -3,8 +3,10 @@
 //! parameter under its net name, the run, the iteration and the input the net expects in
 //! the metadata. Written here, and read back, bounded and checked, for `drift`.
 
+use crate::bounded;
 use crate::spec::RunSpec;
 use crate::store::checkpoint::{f32_bytes, open, read_f32, Bytes, Invalid};
+use crate::store::HEADER_ROOM;
 use anyhow::{Context, Result};
 use layers::Sequential;
 use std::collections::HashMap;
@@ -87,9 +89,6 @@ fn sorted_header(bytes: &[u8]) -> Result<Vec<u8>> {
 /// The `format` metadata value of an exported weights file.
 pub const FORMAT: &str = "delve-weights";
 
-/// Bytes a weights file may hold beyond its tensors' (the header: names, shapes, the run).
-const HEADER_ROOM: u64 = 1 << 20;
-
 /// Exported weights, read back.
 #[derive(Debug)]
 pub struct Weights {
@@ -105,16 +104,9 @@ pub struct Weights {
 /// larger than `floats` F32 values and a header: a file is never trusted to size an
 /// allocation.
 pub fn read(path: &Path, names: &[String], floats: usize) -> Result<Weights, Invalid> {
-    let io = |e: std::io::Error| Invalid(format!("{}: {e}", path.display()));
-    let len = std::fs::metadata(path).map_err(io)?.len();
     let most = floats as u64 * 4 + HEADER_ROOM;
-    if len > most {
-        return Err(Invalid(format!(
-            "{}: {len} bytes, more than its run's weights take ({most} at most)",
-            path.display()
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = bounded::read(path, most, "its run's weights take")
+        .map_err(|e| Invalid(format!("{}: {e}", path.display())))?;
     from_bytes(&bytes, names).map_err(|e| Invalid(format!("{}: {}", path.display(), e.0)))
 }
 

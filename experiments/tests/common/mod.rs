@@ -3,6 +3,8 @@
 
 pub mod resumable;
 
+use experiments::store::checkpoint::Checkpoint;
+use experiments::store::records::{self, Config};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -17,6 +19,14 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
+}
+
+/// The checkpoint at `path`, read as the CLI reads it: bounded by the size of the net that
+/// the `config.json` beside it describes.
+pub fn read_checkpoint(path: &Path) -> anyhow::Result<Checkpoint> {
+    let config: Config = records::read_json(&path.with_file_name("config.json"))?;
+    let floats = config.run.build_net()?.num_params();
+    Ok(Checkpoint::read(path, floats)?)
 }
 
 pub fn bin() -> Command {

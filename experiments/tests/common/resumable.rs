@@ -1,7 +1,7 @@
 //! The short run the resume and signal tests interrupt, and how they check it: spawned
 //! with progress lines on stderr, compared bit for bit with an uninterrupted run.
 
-use experiments::store::checkpoint::{self, Checkpoint};
+use experiments::store::checkpoint;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -94,7 +94,7 @@ pub fn assert_same_run(reference: &Path, resumed: &Path) {
         );
         assert_eq!(a, b, "{f} differs");
     }
-    let read = |d: &Path| Checkpoint::read(&d.join(RUN).join(checkpoint::FILE)).unwrap();
+    let read = |d: &Path| super::read_checkpoint(&d.join(RUN).join(checkpoint::FILE)).unwrap();
     let (a, b) = (read(reference), read(resumed));
     assert_eq!(a.iteration, 48);
     assert_eq!(b.iteration, 48);
@@ -122,7 +122,7 @@ pub fn spawn(out: &Path, slow_checkpoint: bool) -> Child {
 pub fn checkpoint_iteration(out: &Path) -> Option<usize> {
     let path = out.join(RUN).join(checkpoint::FILE);
     path.exists().then(|| {
-        Checkpoint::read(&path)
+        super::read_checkpoint(&path)
             .expect("a checkpoint left by a killed process is whole")
             .iteration
     })

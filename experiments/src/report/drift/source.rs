@@ -67,7 +67,7 @@ pub(super) fn trained(
     }
     let path = dir.join(checkpoint::FILE);
     if path.exists() {
-        let ck = Checkpoint::read(&path)?;
+        let ck = Checkpoint::read(&path, floats)?;
         if let Some(d) = ck.difference(spec, &FileSum::of(data), spec.n_train(data)) {
             bail!("the checkpoint is not of this run on this data ({d})");
         }
