@@ -13,11 +13,15 @@
 //! done
 //! ```
 //!
-//! (PyTorch 2.15.0, AMD EPYC.) In float32 PyTorch itself stays within 4e-7 of those numbers
+//! (PyTorch 2.15.0, AMD EPYC.) The runs were named `d6-msra-relu-s0` and `d6-msra-prelu-s0`
+//! then; their `init.safetensors` were written again under today's names, and every
+//! tensor in them is the same, byte for byte (only the metadata's `run.name` and
+//! `provenance` are new), so PyTorch's numbers stand. In float32 PyTorch itself stays within 4e-7 of those numbers
 //! and delve within 3e-6 (the PReLU net's first-layer gradient); the test allows 1e-5.
 
-use experiments::cmd::lockstep::{read_init, replay, LockstepRow};
+use experiments::cmd::lockstep::{replay, LockstepRow};
 use experiments::data::Dataset;
+use experiments::store::lockstep;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -52,8 +56,8 @@ fn quantities(r: &LockstepRow) -> [(&'static str, f64); 5] {
 #[test]
 fn six_layer_nets_take_the_steps_pytorch_takes_in_float64() {
     let data = data();
-    for name in ["d6-msra-relu-s0", "d6-msra-prelu-s0"] {
-        let rec = read_init(&fixture(name).join("init.safetensors")).unwrap();
+    for name in ["d6-msra-relu-fc64-b8-s0", "d6-msra-prelu-fc64-b8-s0"] {
+        let rec = lockstep::read(&fixture(name).join("init.safetensors")).unwrap();
         let ours = replay(&rec, &data).unwrap();
         let torch = read_rows(&fixture(name).join("torch-float64.csv"));
         assert_eq!(ours.len(), 20);
@@ -71,8 +75,9 @@ fn six_layer_nets_take_the_steps_pytorch_takes_in_float64() {
     }
 }
 
-#[test]
-fn a_recorded_run_replays_bit_for_bit() {
+/// Records a 5-layer run on 100 training images in batches of 16 into a new folder;
+/// returns the folder and the run's own folder in it.
+fn record(init: &str, steps: &str, seed: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_experiments"))
         .args([
@@ -80,11 +85,19 @@ fn a_recorded_run_replays_bit_for_bit() {
             "--depth",
             "5",
             "--init",
-            "xavier",
+            init,
             "--train-size",
             "100",
         ])
-        .args(["--batch-size", "16", "--steps", "9", "--seed", "3", "--out"])
+        .args([
+            "--batch-size",
+            "16",
+            "--steps",
+            steps,
+            "--seed",
+            seed,
+            "--out",
+        ])
         .arg(tmp.path())
         .output()
         .unwrap();
@@ -93,8 +106,14 @@ fn a_recorded_run_replays_bit_for_bit() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let dir = tmp.path().join("d5-xavier-relu-b16-n100-s3");
-    let rec = read_init(&dir.join("init.safetensors")).unwrap();
+    let dir = tmp.path().join(format!("d5-{init}-relu-b16-n100-s{seed}"));
+    (tmp, dir)
+}
+
+#[test]
+fn a_recorded_run_replays_bit_for_bit() {
+    let (_tmp, dir) = record("xavier", "9", "3");
+    let rec = lockstep::read(&dir.join("init.safetensors")).unwrap();
     // 100 images in batches of 16: 7 steps per epoch, the 7th holds 4, then a new epoch.
     let sizes: Vec<usize> = rec.batches.iter().map(Vec::len).collect();
     assert_eq!(sizes, [16, 16, 16, 16, 16, 16, 4, 16, 16]);
@@ -105,6 +124,29 @@ fn a_recorded_run_replays_bit_for_bit() {
         replay(&rec, &data()).unwrap(),
         read_rows(&dir.join("delve.csv"))
     );
+}
+
+#[test]
+fn a_recording_that_does_not_fit_its_run_is_refused_not_replayed() {
+    let (_tmp, dir) = record("msra", "2", "0");
+    let path = dir.join("init.safetensors");
+    let data = data();
+    let mut rec = lockstep::read(&path).unwrap();
+    rec.batches[1][3] = 100;
+    let err = replay(&rec, &data).unwrap_err().to_string();
+    assert_eq!(err, "batch index 100 is past the run's 100 training images");
+    rec.batches[1][3] = 99;
+    rec.params.pop();
+    let err = replay(&rec, &data).unwrap_err().to_string();
+    assert!(err.contains("parameters, the net has"), "{err}");
+    // A run its own settings do not make (here: renamed) is refused when read.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (from, to) = (b"d5-msra-relu-b16", b"d5-msra-relu-b32");
+    let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+    bytes[at..at + to.len()].copy_from_slice(to);
+    std::fs::write(&path, &bytes).unwrap();
+    let err = format!("{:#}", lockstep::read(&path).err().unwrap());
+    assert!(err.contains("is not what its own settings make"), "{err}");
 }
 
 /// One row of a lockstep CSV in f64: `(step, loss, grad_norm_first)`.

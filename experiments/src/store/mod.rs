@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod checkpoint;
 pub mod lock;
+pub mod lockstep;
 pub mod records;
 pub mod run_folder;
 pub mod weights;
