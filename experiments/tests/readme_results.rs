@@ -268,3 +268,112 @@ fn readme_long_strong_decay_runs_are_the_committed_ones() {
     }
     assert!(compared >= 1, "no complete long run");
 }
+
+/// README's table of `results/paperhead-long` (MSRA with the paper's fc head, trained
+/// until it leaves chance): one row per committed run, from its `summary.json`; and
+/// seed 0's first 938 iterations are the stall grid's 2-epoch run of the same name,
+/// row for row, as README says.
+#[test]
+fn readme_paperhead_long_rows_are_the_runs_summaries() {
+    use experiments::store::records::{read_json, Summary};
+    let runs = repo().join("results/paperhead-long/runs");
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| runs.join(n).join("summary.json").exists())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 2, "{names:?}");
+    let (mut iterations, mut seeds) = (vec![], vec![]);
+    for name in &names {
+        let s: Summary = read_json(&runs.join(name).join("summary.json")).unwrap();
+        let left = s.left_chance.map_or("never | –".to_string(), |l| {
+            format!("{} | {:.2}", l.iteration, l.epoch)
+        });
+        let row = format!(
+            "| `{name}` | {left} | {:.2} | {:.4} |",
+            s.epochs,
+            s.final_full_test_error.unwrap()
+        );
+        assert!(readme.contains(&row), "README lacks the row {row}");
+        iterations.push(
+            s.left_chance
+                .map_or("never".into(), |l| l.iteration.to_string()),
+        );
+        seeds.push(name.rsplit("-s").next().unwrap().to_string());
+    }
+    let and = |v: &[String]| match v.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => v.join(""),
+    };
+    let said = format!(
+        "left chance at iterations {} (seeds {})",
+        and(&iterations),
+        and(&seeds)
+    );
+    let prose = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(prose.contains(&said), "README should say: {said}");
+    let train = |dir: &str| {
+        std::fs::read_to_string(
+            repo()
+                .join(dir)
+                .join("d30-msra-relu-paperhead-s0/train.csv"),
+        )
+        .unwrap()
+    };
+    let (long, grid) = (
+        train("results/paperhead-long/runs"),
+        train("results/stall/runs"),
+    );
+    assert_eq!(grid.lines().count(), 939);
+    assert!(
+        long.starts_with(&grid),
+        "seed 0 is not the stall grid's run"
+    );
+}
+
+/// README's account of seed 2's stall with the paper's head: `fc3`'s turn after the first
+/// epoch and before the exit, its norm over decay alone, the other layers' largest turn,
+/// and what training `fc3` alone, and every layer but one, does to the first layer's
+/// gradient, all read from `results/paperhead-long/drift.csv`.
+#[test]
+fn readme_paperhead_long_drift_is_the_committed_report() {
+    use std::collections::HashMap;
+    let path = repo().join("results/paperhead-long/drift.csv");
+    let rows: Vec<HashMap<String, String>> = csv::Reader::from_path(&path)
+        .unwrap()
+        .deserialize()
+        .map(Result::unwrap)
+        .filter(|r: &HashMap<String, String>| r["run"] == "d30-msra-relu-paperhead-s2")
+        .collect();
+    let at = |it: &str| -> Vec<&HashMap<String, String>> {
+        rows.iter().filter(|r| r["iteration"] == it).collect()
+    };
+    let f = |r: &HashMap<String, String>, k: &str| r[k].parse::<f64>().unwrap();
+    let turn = |r: &HashMap<String, String>| f(r, "cos").clamp(-1.0, 1.0).acos().to_degrees();
+    let fc3 = |it: &str| *at(it).iter().find(|r| r["name"] == "fc3.weight").unwrap();
+    let late = at("6566");
+    let others = late
+        .iter()
+        .filter(|r| r["name"] != "fc3.weight")
+        .map(|r| turn(r))
+        .fold(0.0, f64::max);
+    let all_but = late
+        .iter()
+        .map(|r| f(r, "all_but"))
+        .fold(f64::INFINITY, f64::min);
+    let said = [
+        format!("turned {:.2} degrees in the first epoch", turn(fc3("469"))),
+        format!("{:.2} by iteration 6566", turn(fc3("6566"))),
+        format!("{:.2} times decay alone's", f(fc3("6566"), "over_decay")),
+        format!("turned by more than {others:.2} degrees"),
+        format!("{:.0}-fold by then", f(fc3("6566"), "alone")),
+        format!("together {all_but:.1}-fold"),
+    ];
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let prose = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    for s in said {
+        assert!(prose.contains(&s), "README should say: {s}");
+    }
+}
