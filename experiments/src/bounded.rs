@@ -7,8 +7,9 @@ use std::io::{Error, ErrorKind, Read};
 use std::path::Path;
 
 /// The bytes of `path`, a regular file of at most `most` bytes; `what` says whose bound
-/// that is in the refusal (`N bytes, more than a data file may have (M at most)`). A refusal is an [`ErrorKind::InvalidData`] error whose
-/// text says why; a file that grows while it is read is refused as well.
+/// that is in the refusal (`N bytes, more than a data file may have (M at most)`). A
+/// refusal is an [`ErrorKind::InvalidData`] error whose text says why; a file that grows
+/// while it is read is refused as well.
 pub fn read(path: &Path, most: u64, what: &str) -> std::io::Result<Vec<u8>> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {

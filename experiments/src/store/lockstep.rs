@@ -21,8 +21,8 @@ use tensor::Tensor;
 /// The `format` metadata value of a lockstep file.
 pub const FORMAT: &str = "delve-lockstep";
 
-/// The most bytes a lockstep file may have: the largest net's weights and
-/// [`MAX_IMAGES`] batch indices (an epoch of the largest split), and a header.
+/// The most bytes a lockstep file may have: the largest net's weights, [`MAX_IMAGES`]
+/// batch indices (an epoch of the largest split) and as many batch ends, and a header.
 pub const MOST_BYTES: u64 = 4 * MAX_WEIGHTS as u64 + 8 * MAX_IMAGES as u64 + HEADER_ROOM;
 
 /// A lockstep file read back: the run, its parameters before the first step, its batches.
