@@ -252,12 +252,13 @@ fn check_permutation(order: &[u32]) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// A checkpoint's metadata, read field by field with a typed error naming the field.
-struct Fields<'a>(&'a HashMap<String, String>);
+/// A safetensors file's metadata (a checkpoint's, a weights file's, a lockstep
+/// recording's), read field by field with a typed error naming the field.
+pub(crate) struct Fields<'a>(pub(crate) &'a HashMap<String, String>);
 
 impl Fields<'_> {
     /// The field `k`'s text.
-    fn get(&self, k: &str) -> Result<&str, Invalid> {
+    pub(crate) fn get(&self, k: &str) -> Result<&str, Invalid> {
         self.0
             .get(k)
             .map(String::as_str)
@@ -265,14 +266,14 @@ impl Fields<'_> {
     }
 
     /// The field `k` as a non-negative integer.
-    fn number(&self, k: &str) -> Result<u128, Invalid> {
+    pub(crate) fn number(&self, k: &str) -> Result<u128, Invalid> {
         self.get(k)?
             .parse()
             .map_err(|_| Invalid(format!("`{k}` is not a number")))
     }
 
     /// The field `k` as JSON of type `T`.
-    fn json<T: serde::de::DeserializeOwned>(&self, k: &str) -> Result<T, Invalid> {
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self, k: &str) -> Result<T, Invalid> {
         serde_json::from_str(self.get(k)?).map_err(|e| Invalid(format!("`{k}`: {e}")))
     }
 

@@ -10,7 +10,9 @@ use crate::bounded;
 use crate::data::MAX_IMAGES;
 use crate::spec::size::MAX_WEIGHTS;
 use crate::spec::RunSpec;
-use crate::store::checkpoint::{f32_bytes, open, read_f32, read_u32, u32_bytes, Bytes, Invalid};
+use crate::store::checkpoint::{
+    f32_bytes, open, read_f32, read_u32, u32_bytes, Bytes, Fields, Invalid,
+};
 use crate::store::HEADER_ROOM;
 use anyhow::{ensure, Context, Result};
 use layers::Sequential;
@@ -94,11 +96,11 @@ pub fn read(path: &Path) -> Result<Recorded> {
 /// Parses the bytes of a lockstep file (see [`read`]).
 fn from_bytes(bytes: &[u8]) -> Result<Recorded> {
     let (st, meta) = open(bytes)?;
-    let field = |k: &str| meta.get(k).with_context(|| format!("no `{k}`"));
-    ensure!(field("format")? == FORMAT, "not a lockstep file");
-    let run: RunSpec = serde_json::from_str(field("run")?)?;
+    let fields = Fields(&meta);
+    ensure!(fields.get("format")? == FORMAT, "not a lockstep file");
+    let run: RunSpec = fields.json("run")?;
     run.check_recorded()?;
-    let names: Vec<String> = serde_json::from_str(field("params")?)?;
+    let names: Vec<String> = fields.json("params")?;
     let params = names
         .iter()
         .map(|n| Ok((n.clone(), read_f32(&st, n)?)))

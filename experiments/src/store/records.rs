@@ -5,7 +5,6 @@ use crate::bounded;
 use crate::spec::RunSpec;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-
 use std::path::Path;
 
 /// One row of `train.csv`, written every iteration.

@@ -5,7 +5,7 @@
 
 use crate::bounded;
 use crate::spec::RunSpec;
-use crate::store::checkpoint::{f32_bytes, open, read_f32, Bytes, Invalid};
+use crate::store::checkpoint::{f32_bytes, open, read_f32, Bytes, Fields, Invalid};
 use crate::store::HEADER_ROOM;
 use anyhow::{Context, Result};
 use layers::Sequential;
@@ -113,22 +113,16 @@ pub fn read(path: &Path, names: &[String], floats: usize) -> Result<Weights, Inv
 /// Parses the bytes of a weights file holding exactly the parameters `names`. Never
 /// panics, whatever the bytes (fuzzed by `fuzz/fuzz_targets/weights.rs`).
 pub fn from_bytes(bytes: &[u8], names: &[String]) -> Result<Weights, Invalid> {
-    let bad = |s: String| Invalid(s);
     let (st, meta) = open(bytes)?;
-    let get = |k: &str| {
-        meta.get(k)
-            .ok_or_else(|| bad(format!("missing `{k}`")))
-            .map(String::as_str)
-    };
-    if get("format")? != FORMAT {
-        return Err(bad(format!("format is `{}`", get("format")?)));
+    let fields = Fields(&meta);
+    if fields.get("format")? != FORMAT {
+        return Err(Invalid(format!("format is `{}`", fields.get("format")?)));
     }
-    let iteration = get("iteration")?
-        .parse()
-        .map_err(|_| bad("`iteration` is not a number".into()))?;
-    let run: RunSpec = serde_json::from_str(get("run")?).map_err(|e| bad(format!("`run`: {e}")))?;
+    let iteration = usize::try_from(fields.number("iteration")?)
+        .map_err(|_| Invalid("`iteration` is too large".into()))?;
+    let run: RunSpec = fields.json("run")?;
     if st.len() != names.len() {
-        return Err(bad(format!(
+        return Err(Invalid(format!(
             "{} tensors, its run has {} parameters",
             st.len(),
             names.len()
@@ -138,7 +132,7 @@ pub fn from_bytes(bytes: &[u8], names: &[String]) -> Result<Weights, Invalid> {
     for n in names {
         let t = read_f32(&st, n)?;
         if t.iter().any(|v| !v.is_finite()) {
-            return Err(bad(format!("`{n}` holds a NaN or infinite value")));
+            return Err(Invalid(format!("`{n}` holds a NaN or infinite value")));
         }
         params.push((n.clone(), t));
     }

@@ -53,7 +53,7 @@ pub(super) fn trained(
 ) -> Result<Vec<(usize, Sequential)>> {
     let template = spec.build_net()?;
     let names: Vec<String> = template.params().iter().map(|p| p.name.clone()).collect();
-    let floats = template.params().iter().map(|p| p.value.len()).sum();
+    let floats = template.num_params();
     let mut sets: Vec<(usize, Sequential)> = vec![];
     for f in weight_files(dir)? {
         let w = weights::read(&f, &names, floats)?;
