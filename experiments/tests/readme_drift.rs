@@ -4,6 +4,9 @@
 //! it. The runs behind `results/stall-exit` and `results/stall-held` are the
 //! reproduction's and the stall grid's, row for row.
 
+mod common;
+
+use common::readme::{layer_rows, turn, LayerRow, Readme};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -55,35 +58,6 @@ fn tables(path: &str) -> [Table; 2] {
     tables
         .try_into()
         .unwrap_or_else(|t: Vec<Table>| panic!("{path}: {} tables, not two", t.len()))
-}
-
-/// README, as lines and as one line with its whitespace collapsed.
-struct Readme {
-    lines: Vec<String>,
-    flat: String,
-}
-
-impl Readme {
-    fn read() -> Self {
-        let text = std::fs::read_to_string(repo().join("README.md")).unwrap();
-        Readme {
-            lines: text.lines().map(str::to_string).collect(),
-            flat: text.split_whitespace().collect::<Vec<_>>().join(" "),
-        }
-    }
-
-    /// Asserts that README says `s`, line breaks aside.
-    fn has(&self, s: &str) {
-        assert!(self.flat.contains(s), "README lacks `{s}`");
-    }
-
-    /// Asserts that README has the table row `line`, verbatim.
-    fn has_row(&self, line: &str) {
-        assert!(
-            self.lines.iter().any(|l| l == line),
-            "README lacks the row {line}"
-        );
-    }
 }
 
 fn num(r: &HashMap<String, String>, k: &str) -> f64 {
@@ -270,35 +244,6 @@ fn other_cells(norms: &Table, mixed: &Table, has: &dyn Fn(&str)) {
         short(num(n, "gradient factor")),
         angle(ends(n, "turn").1),
     ));
-}
-
-/// One layer's row of a `drift.csv`, by column name.
-type LayerRow = HashMap<String, String>;
-
-/// The rows of `results/<dir>/drift.csv`.
-fn layer_rows(dir: &str) -> Vec<LayerRow> {
-    let text = std::fs::read_to_string(repo().join("results").join(dir).join("drift.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .map(|h| h.to_string())
-                .zip(l.split(',').map(str::to_string))
-                .collect()
-        })
-        .collect()
-}
-
-/// A layer's turn in degrees, from its cosine.
-fn turn(r: &LayerRow) -> f64 {
-    r["cos"]
-        .parse::<f64>()
-        .unwrap()
-        .min(1.0)
-        .acos()
-        .to_degrees()
 }
 
 /// The runs of `results/stall-held` with the paper's fc head: Xavier's and MSRA's.

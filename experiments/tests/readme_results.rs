@@ -6,6 +6,7 @@
 mod common;
 
 use common::copy_dir;
+use common::readme::{layer_rows, turn, LayerRow, Readme};
 use std::path::Path;
 use std::process::Command;
 
@@ -277,7 +278,7 @@ fn readme_long_strong_decay_runs_are_the_committed_ones() {
 fn readme_paperhead_long_rows_are_the_runs_summaries() {
     use experiments::store::records::{read_json, Summary};
     let runs = repo().join("results/paperhead-long/runs");
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let readme = Readme::read();
     let mut names: Vec<String> = std::fs::read_dir(&runs)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -296,7 +297,7 @@ fn readme_paperhead_long_rows_are_the_runs_summaries() {
             s.epochs,
             s.final_full_test_error.unwrap()
         );
-        assert!(readme.contains(&row), "README lacks the row {row}");
+        readme.has_row(&row);
         iterations.push(
             s.left_chance
                 .map_or("never".into(), |l| l.iteration.to_string()),
@@ -312,8 +313,7 @@ fn readme_paperhead_long_rows_are_the_runs_summaries() {
         and(&iterations),
         and(&seeds)
     );
-    let prose = readme.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(prose.contains(&said), "README should say: {said}");
+    readme.has(&said);
     let train = |dir: &str| {
         std::fs::read_to_string(
             repo()
@@ -339,19 +339,13 @@ fn readme_paperhead_long_rows_are_the_runs_summaries() {
 /// gradient, all read from `results/paperhead-long/drift.csv`.
 #[test]
 fn readme_paperhead_long_drift_is_the_committed_report() {
-    use std::collections::HashMap;
-    let path = repo().join("results/paperhead-long/drift.csv");
-    let rows: Vec<HashMap<String, String>> = csv::Reader::from_path(&path)
-        .unwrap()
-        .deserialize()
-        .map(Result::unwrap)
-        .filter(|r: &HashMap<String, String>| r["run"] == "d30-msra-relu-paperhead-s2")
+    let rows: Vec<LayerRow> = layer_rows("paperhead-long")
+        .into_iter()
+        .filter(|r| r["run"] == "d30-msra-relu-paperhead-s2")
         .collect();
-    let at = |it: &str| -> Vec<&HashMap<String, String>> {
-        rows.iter().filter(|r| r["iteration"] == it).collect()
-    };
-    let f = |r: &HashMap<String, String>, k: &str| r[k].parse::<f64>().unwrap();
-    let turn = |r: &HashMap<String, String>| f(r, "cos").clamp(-1.0, 1.0).acos().to_degrees();
+    let at =
+        |it: &str| -> Vec<&LayerRow> { rows.iter().filter(|r| r["iteration"] == it).collect() };
+    let f = |r: &LayerRow, k: &str| r[k].parse::<f64>().unwrap();
     let fc3 = |it: &str| *at(it).iter().find(|r| r["name"] == "fc3.weight").unwrap();
     let late = at("6566");
     let others = late
@@ -371,9 +365,8 @@ fn readme_paperhead_long_drift_is_the_committed_report() {
         format!("{:.0}-fold by then", f(fc3("6566"), "alone")),
         format!("together {all_but:.1}-fold"),
     ];
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let prose = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let readme = Readme::read();
     for s in said {
-        assert!(prose.contains(&s), "README should say: {s}");
+        readme.has(&s);
     }
 }

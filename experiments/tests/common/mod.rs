@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests (each test crate uses some of them).
 #![allow(dead_code)]
 
+pub mod readme;
 pub mod resumable;
 
 use experiments::store::checkpoint::Checkpoint;
