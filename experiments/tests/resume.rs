@@ -392,16 +392,11 @@ fn a_read_only_output_is_refused_and_left_alone() {
 #[test]
 fn readme_states_the_bounds_the_readers_use() {
     use experiments::{data::MAX_IMAGES, store::HEADER_ROOM};
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .unwrap()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
     assert!(MAX_IMAGES.is_power_of_two() && HEADER_ROOM.is_multiple_of(1 << 20));
     let said = format!(
         "the order of at most 2^{} images, a {} MiB header",
         MAX_IMAGES.trailing_zeros(),
         HEADER_ROOM >> 20
     );
-    assert!(readme.contains(&said), "README should say: {said}");
+    common::readme::Readme::read().has(&said);
 }
